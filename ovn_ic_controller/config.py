@@ -1,0 +1,351 @@
+"""controller.conf: one typed table of options, parsed and validated in one place.
+
+Keys are named as Kube-OVN's ``ovn-ic-config`` ConfigMap where one exists, so a
+ConfigMap can be turned into this file key for key.  Every error names the file,
+the key, the value and what was expected, and maps to exit code 78 (EX_CONFIG).
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import difflib
+import ipaddress
+import re
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+DEFAULT_PATH = "/etc/ovn-ic/controller.conf"
+SECTION = "controller"
+EX_CONFIG = 78
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the operator."""
+
+    exit_code = EX_CONFIG
+
+
+# --------------------------------------------------------------------- parsers
+# Each parser takes the raw string and returns the value, or raises ValueError
+# whose text says what was expected.
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError("a boolean (true/false, yes/no, on/off, 1/0)")
+
+
+def parse_optional_bool(text: str) -> bool | None:
+    return None if not text.strip() else parse_bool(text)
+
+
+def parse_port(text: str) -> int:
+    try:
+        port = int(text.strip())
+    except ValueError:
+        raise ValueError("a TCP port number from 1 to 65535") from None
+    if not 1 <= port <= 65535:
+        raise ValueError("a TCP port number from 1 to 65535")
+    return port
+
+
+def parse_positive_int(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError("a whole number of at least 1") from None
+    if value < 1:
+        raise ValueError("a whole number of at least 1")
+    return value
+
+
+def parse_probe_interval(text: str) -> int | None:
+    if not text.strip():
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError("milliseconds: 0 (off) or at least 1000") from None
+    if value != 0 and value < 1000:
+        raise ValueError("milliseconds: 0 (off) or at least 1000")
+    return value
+
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _parse_host(host: str) -> str:
+    """One host: an IPv4/IPv6 address (IPv6 may be bracketed) or a DNS name."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if bare is host and _HOSTNAME.match(host) and not host.replace(".", "").isdigit():
+        return host
+    raise ValueError("comma-separated host names or IP addresses")
+
+
+def parse_hosts(text: str) -> tuple[str, ...]:
+    entries = [entry.strip() for entry in text.split(",")]
+    if not any(entries):
+        return ()
+    if not all(entries):
+        raise ValueError("comma-separated host names or IP addresses, none empty")
+    return tuple(_parse_host(entry) for entry in entries)
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    """Comma-separated names; blanks around them dropped, duplicates removed in order."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return tuple(dict.fromkeys(names))
+
+
+_REMOTE = re.compile(r"^(unix:.+|(tcp|ssl):(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5})$")
+
+
+def parse_remote(text: str) -> str:
+    """An OVSDB remote, or several comma-separated ones for a Raft cluster."""
+    remotes = [remote.strip() for remote in text.split(",")]
+    if not all(_REMOTE.match(remote) for remote in remotes):
+        raise ValueError("an OVSDB remote such as unix:/path, tcp:HOST:PORT or ssl:HOST:PORT "
+                         "(comma-separated for a cluster)")
+    return ",".join(remotes)
+
+
+def parse_optional_remote(text: str) -> str:
+    return parse_remote(text) if text.strip() else ""
+
+
+def parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        word = text.strip().lower()
+        if word not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return word
+    return parse
+
+
+def parse_listen_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host:
+        raise ValueError("HOST:PORT, e.g. 127.0.0.1:9476 or [::1]:9476")
+    try:
+        host = _parse_host(host)
+        number = int(port)
+    except ValueError:
+        raise ValueError("HOST:PORT, e.g. 127.0.0.1:9476 or [::1]:9476") from None
+    if not 0 <= number <= 65535:
+        raise ValueError("HOST:PORT with a port from 0 to 65535")
+    return host, number
+
+
+def parse_text(text: str) -> str:
+    return text.strip()
+
+
+def parse_path(text: str) -> str:
+    return text.strip()
+
+
+# ----------------------------------------------------------------- the table
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    key: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("enable-ic", parse_bool, "true",
+           "Join the interconnection. false: register nothing, write nothing, stay idle."),
+    Option("az-name", parse_text, "",
+           "This AZ's name, written to NB_Global.name and registered in the IC SB. Empty: "
+           "use the existing NB_Global.name; if that is empty too, stay idle."),
+    Option("ic-db-host", parse_hosts, "",
+           "IC database hosts, comma-separated (IPv6 allowed); several form one clustered "
+           "remote, connected leader-only."),
+    Option("ic-nb-port", parse_port, "6645", "IC Northbound database port on ic-db-host."),
+    Option("ic-sb-port", parse_port, "6646", "IC Southbound database port on ic-db-host."),
+    Option("ic-db-scheme", parse_choice("tcp", "ssl"), "tcp",
+           "How to reach ic-db-host: tcp or ssl (ssl needs the three ssl-* keys)."),
+    Option("ic-nb-db", parse_optional_remote, "",
+           "Full IC NB remote (e.g. ssl:10.0.0.1:6645,ssl:10.0.0.2:6645); overrides "
+           "ic-db-host and ic-nb-port."),
+    Option("ic-sb-db", parse_optional_remote, "",
+           "Full IC SB remote; overrides ic-db-host and ic-sb-port."),
+    Option("ovn-nb-db", parse_remote, "unix:/var/run/ovn/ovnnb_db.sock",
+           "This AZ's Northbound database."),
+    Option("ovn-sb-db", parse_remote, "unix:/var/run/ovn/ovnsb_db.sock",
+           "This AZ's Southbound database (the ovn_ic lock is taken here)."),
+    Option("gw-nodes", parse_names, "",
+           "Interconnection gateway chassis, by hostname or chassis name, comma-separated."),
+    Option("auto-route", parse_optional_bool, "",
+           "true: set ic-route-adv/learn; false: remove them; empty: leave them to the "
+           "operator."),
+    Option("ssl-private-key", parse_path, "", "Private key for ssl: remotes (all databases)."),
+    Option("ssl-certificate", parse_path, "", "Certificate for ssl: remotes."),
+    Option("ssl-ca-cert", parse_path, "", "CA certificate for ssl: remotes."),
+    Option("metrics-address", parse_listen_address, "127.0.0.1:9476",
+           "Where /metrics, /healthz and /readyz are served (HOST:PORT; port 0 disables)."),
+    Option("probe-interval-ms", parse_probe_interval, "",
+           "Inactivity probe for tcp/ssl remotes in ms (0: off; empty: the OVS default, 5000)."),
+)
+
+OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The effective configuration; attribute names are the keys with '_' for '-'."""
+
+    path: str
+    enable_ic: bool
+    az_name: str
+    ic_db_host: tuple[str, ...]
+    ic_nb_port: int
+    ic_sb_port: int
+    ic_db_scheme: str
+    ic_nb_db: str
+    ic_sb_db: str
+    ovn_nb_db: str
+    ovn_sb_db: str
+    gw_nodes: tuple[str, ...]
+    auto_route: bool | None
+    ssl_private_key: str
+    ssl_certificate: str
+    ssl_ca_cert: str
+    metrics_address: tuple[str, int]
+    probe_interval_ms: int | None
+
+    @property
+    def ic_nb_remote(self) -> str:
+        return self.ic_nb_db or cluster_remote(self.ic_db_scheme, self.ic_db_host,
+                                               self.ic_nb_port)
+
+    @property
+    def ic_sb_remote(self) -> str:
+        return self.ic_sb_db or cluster_remote(self.ic_db_scheme, self.ic_db_host,
+                                               self.ic_sb_port)
+
+    @property
+    def remotes(self) -> dict[str, str]:
+        return {"nb": self.ovn_nb_db, "sb": self.ovn_sb_db,
+                "ic_nb": self.ic_nb_remote, "ic_sb": self.ic_sb_remote}
+
+    @property
+    def uses_ssl(self) -> bool:
+        return any(part.startswith("ssl:")
+                   for remote in self.remotes.values() for part in remote.split(","))
+
+    def render(self) -> str:
+        """The effective configuration as a controller.conf (what check-config prints)."""
+        lines = [f"# effective configuration from {self.path}", f"[{SECTION}]"]
+        for option in OPTIONS:
+            lines.append(f"{option.key} = {_format_value(getattr(self, _attr(option.key)))}")
+        lines.append(f"# ic-nb-db in effect: {self.ic_nb_remote}")
+        lines.append(f"# ic-sb-db in effect: {self.ic_sb_remote}")
+        return "\n".join(lines) + "\n"
+
+
+def cluster_remote(scheme: str, hosts: tuple[str, ...], port: int) -> str:
+    """Several IC hosts become one clustered remote, IPv6 addresses bracketed."""
+    def endpoint(host: str) -> str:
+        return f"[{host}]" if ":" in host else host
+    return ",".join(f"{scheme}:{endpoint(host)}:{port}" for host in hosts)
+
+
+def _attr(key: str) -> str:
+    return key.replace("-", "_")
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], int):
+        host, port = value
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+def load(path: str) -> Config:
+    """Read and validate ``path``; raise ConfigError with a one-line explanation."""
+    parser = configparser.ConfigParser(interpolation=None, default_section="__none__")
+    parser.optionxform = str  # keys are case-sensitive, as documented
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (pass --config PATH)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except configparser.Error as exc:
+        message = str(exc).replace("\n", " ")
+        raise ConfigError(f"{path}: not a valid INI file: {message}") from None
+    extra = [name for name in parser.sections() if name != SECTION]
+    if extra:
+        raise ConfigError(f"{path}: unknown section [{extra[0]}]; only [{SECTION}] is read")
+    raw = dict(parser.items(SECTION)) if parser.has_section(SECTION) else {}
+    return from_mapping(raw, path)
+
+
+def from_mapping(raw: dict[str, str], path: str = "<config>") -> Config:
+    """Validate key/value strings (as from the INI file) into a Config."""
+    values: dict[str, Any] = {}
+    for key in raw:
+        if key not in OPTIONS_BY_KEY:
+            close = difflib.get_close_matches(key, OPTIONS_BY_KEY, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{path}: unknown key '{key}'{hint}")
+    for option in OPTIONS:
+        text = raw.get(option.key, option.default)
+        try:
+            values[_attr(option.key)] = option.parse(text)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: key '{option.key}' = '{text}': expected {exc}") from None
+    config = Config(path=path, **values)
+    _check_consistency(config)
+    return config
+
+
+def _check_consistency(config: Config) -> None:
+    path = config.path
+    if config.enable_ic:
+        for which in ("nb", "sb"):
+            if not getattr(config, f"ic_{which}_db") and not config.ic_db_host:
+                raise ConfigError(
+                    f"{path}: key 'ic-db-host' = '': expected the IC database hosts "
+                    f"(or set 'ic-{which}-db' to a full remote)")
+    if config.uses_ssl or config.ic_db_scheme == "ssl":
+        for key in ("ssl-private-key", "ssl-certificate", "ssl-ca-cert"):
+            if not getattr(config, _attr(key)):
+                raise ConfigError(f"{path}: key '{key}' = '': expected a file path, "
+                                  f"because ssl: remotes are configured")
+
+
+def sample() -> str:
+    """A documented controller.conf generated from OPTIONS (etc/controller.conf)."""
+    lines = ["# ovn-ic-controller configuration.",
+             "# Generated from the option table: `ovn-ic-controller sample-config`.",
+             f"[{SECTION}]"]
+    for option in OPTIONS:
+        lines.append("")
+        lines.extend(f"# {line}" for line in textwrap.wrap(option.help, 78))
+        lines.append(f"{option.key} = {option.default}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""OVSDB plumbing: connections, schemas, plans and transactions; no IC semantics."""

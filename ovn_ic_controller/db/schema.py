@@ -1,0 +1,73 @@
+"""Schemas come from the server, so any OVN version's schema works.
+
+Only the tables and columns the sync concerns read or write are registered, and
+those a given schema lacks are left out instead of failing: a concern reads an
+absent column as its default.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import ovs.db.idl
+import ovs.jsonrpc
+import ovs.stream
+
+DB_NAMES = {
+    "nb": "OVN_Northbound",
+    "sb": "OVN_Southbound",
+    "ic_nb": "OVN_IC_Northbound",
+    "ic_sb": "OVN_IC_Southbound",
+}
+
+
+class SchemaUnavailable(Exception):
+    """No remote of a database answered get_schema (yet)."""
+
+
+def fetch_schema(remote: str, db_name: str, timeout_ms: int = 2000) -> dict:
+    """Ask the first answering server of ``remote`` for ``db_name``'s schema (RFC 7047)."""
+    problems = []
+    for endpoint in split_remotes(remote):
+        error, stream = ovs.stream.Stream.open_block(ovs.stream.Stream.open(endpoint),
+                                                     timeout_ms)
+        if error:
+            problems.append(f"{endpoint}: {os.strerror(error)}")
+            continue
+        rpc = ovs.jsonrpc.Connection(stream)
+        try:
+            error, reply = rpc.transact_block(
+                ovs.jsonrpc.Message.create_request("get_schema", [db_name]))
+        finally:
+            rpc.close()
+        if error:
+            problems.append(f"{endpoint}: {os.strerror(error)}")
+        elif reply.error:
+            problems.append(f"{endpoint}: {reply.error}")
+        else:
+            return reply.result
+    raise SchemaUnavailable("; ".join(problems) or os.strerror(errno.ENOTCONN))
+
+
+def split_remotes(remote: str) -> list[str]:
+    """Split a comma-separated remote list; 'unix:' paths never contain ':' pieces."""
+    parts: list[str] = []
+    for piece in remote.split(","):
+        if parts and ":" not in piece:
+            parts[-1] += "," + piece
+        else:
+            parts.append(piece)
+    return parts
+
+
+def build_helper(schema_json: dict, wanted: dict[str, set[str]]) -> ovs.db.idl.SchemaHelper:
+    """A SchemaHelper registering ``wanted`` columns that the schema actually has."""
+    helper = ovs.db.idl.SchemaHelper(schema_json=schema_json)
+    tables = schema_json.get("tables", {})
+    for table, columns in sorted(wanted.items()):
+        if table not in tables:
+            continue
+        present = sorted(column for column in columns if column in tables[table]["columns"])
+        helper.register_columns(table, present)
+    return helper

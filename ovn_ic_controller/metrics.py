@@ -1,0 +1,139 @@
+"""Prometheus metrics and the /metrics, /healthz, /readyz HTTP endpoints.
+
+The HTTP server runs in its own thread and reads only metric objects and the
+``Health`` flags, never IDL rows, so the loop thread stays the only one that
+touches OVSDB state.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import ovs.version
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from . import __version__
+
+PREFIX = "ovn_ic_controller_"
+DATABASES = ("nb", "sb", "ic_nb", "ic_sb")
+
+
+class Metrics:
+    """Every metric the daemon exports, in one registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        reg = self.registry
+        self.build_info = Info(PREFIX + "build", "Version of the daemon and of the ovs library.",
+                               registry=reg)
+        self.build_info.info({"version": __version__, "ovs_version": ovs.version.VERSION})
+        self.db_connected = Gauge(PREFIX + "db_connected",
+                                  "1 while the connection to the database is up.", ["db"],
+                                  registry=reg)
+        self.lock_held = Gauge(PREFIX + "lock_held",
+                               "1 when this instance holds the ovn_ic lock on the local SB "
+                               "(active), 0 on standby.", registry=reg)
+        self.idle = Gauge(PREFIX + "idle",
+                          "1 for the reason this instance writes nothing although it could "
+                          "(no-az-name, ic-disabled, no-nb-global).", ["reason"], registry=reg)
+        self.iterations = Counter(PREFIX + "loop_iterations",
+                                  "Main loop iterations.", registry=reg)
+        self.iteration_seconds = Histogram(
+            PREFIX + "iteration_duration_seconds", "Time spent in one loop iteration's work.",
+            buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10),
+            registry=reg)
+        self.transactions = Counter(PREFIX + "transactions",
+                                    "Transactions committed, by database and outcome.",
+                                    ["db", "outcome"], registry=reg)
+        self.last_sync = Gauge(PREFIX + "last_sync_timestamp_seconds",
+                               "Unix time of the last iteration that left every database "
+                               "in sync.", registry=reg)
+        self.rows_changed = Counter(PREFIX + "rows_changed",
+                                    "Rows created, updated or deleted, by sync concern.",
+                                    ["concern", "op"], registry=reg)
+        self.recomputes = Counter(PREFIX + "recomputes",
+                                  "Times a sync concern recomputed its plan.", ["concern"],
+                                  registry=reg)
+        self.config_reloads = Counter(PREFIX + "config_reloads",
+                                      "SIGHUP reloads of the configuration, by outcome.",
+                                      ["outcome"], registry=reg)
+        for db in DATABASES:
+            self.db_connected.labels(db=db).set(0)
+
+    def set_idle_reason(self, reason: str | None) -> None:
+        for known in ("no-az-name", "ic-disabled", "no-nb-global"):
+            self.idle.labels(reason=known).set(1 if known == reason else 0)
+
+
+class Health:
+    """Liveness and readiness, written by the loop thread, read by HTTP threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready = False
+        self._why = "starting"
+
+    def set(self, ready: bool, why: str) -> None:
+        with self._lock:
+            self._ready, self._why = ready, why
+
+    def get(self) -> tuple[bool, str]:
+        with self._lock:
+            return self._ready, self._why
+
+
+class MetricsServer:
+    """Serves /metrics, /healthz and /readyz on a background thread."""
+
+    def __init__(self, address: tuple[str, int], metrics: Metrics, health: Health) -> None:
+        registry, health_ref = metrics.registry, health
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    body = prometheus_client.generate_latest(registry)
+                    self._send(200, body, prometheus_client.CONTENT_TYPE_LATEST)
+                elif path == "/healthz":
+                    self._send(200, b"ok\n")
+                elif path == "/readyz":
+                    ready, why = health_ref.get()
+                    self._send(200 if ready else 503, (why + "\n").encode())
+                else:
+                    self._send(404, b"not found: try /metrics, /healthz or /readyz\n")
+
+            def _send(self, code: int, body: bytes, ctype: str = "text/plain") -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args) -> None:
+                """Scrapes are frequent; keep them out of the daemon's log."""
+
+        host, port = address
+        server_class = ThreadingHTTPServer
+        if ":" in host:
+            class V6Server(ThreadingHTTPServer):
+                address_family = socket.AF_INET6
+            server_class = V6Server
+        self.server = server_class((host, port), Handler)
+        self.server.daemon_threads = True
+        # A short poll interval keeps shutdown (SIGTERM) well under a second.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.1,),
+                                       name="metrics-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

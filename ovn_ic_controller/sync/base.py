@@ -1,0 +1,70 @@
+"""What every sync concern is: declared inputs, and a pure plan from snapshots.
+
+A concern reads the four replicas through a ``Context`` (plain mappings of
+table name to rows, so unit tests can pass fake rows) and returns a ``Plan``.
+It never opens a transaction.  The daemon recomputes a concern only when a
+table it declared as input changed, after a reconnect or failed commit, or when
+the AZ or the configuration changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import Config
+from ..db.plan import Plan
+
+Tables = Mapping[str, Mapping[str, Mapping[Any, Any]]]  # db -> table -> uuid -> row
+Columns = Mapping[str, Mapping[str, frozenset]]          # db -> table -> columns
+
+
+@dataclasses.dataclass
+class Context:
+    """Read-only inputs of one computation."""
+
+    config: Config
+    tables: Tables
+    az_name: str = ""
+    az: Any | None = None  # this AZ's IC SB Availability_Zone row, once committed
+
+    def rows(self, db: str, table: str):
+        """The rows of ``table`` (an empty tuple if the schema lacks it)."""
+        found = self.tables.get(db, {}).get(table)
+        return found.values() if found is not None else ()
+
+    def row(self, db: str, table: str, uuid: Any) -> Any | None:
+        found = self.tables.get(db, {}).get(table)
+        return found.get(uuid) if found is not None else None
+
+
+class Concern:
+    """Base class: subclasses set ``name``, ``reads``, ``writes`` and implement plan()."""
+
+    name = ""
+    reads: Columns = {}
+    writes: Columns = {}
+    needs_az = True  # computed only once this AZ is registered in the IC SB
+
+    def plan(self, ctx: Context) -> Plan:
+        raise NotImplementedError
+
+    def input_tables(self) -> set[tuple[str, str]]:
+        return {(db, table) for db, tables in self.reads.items() for table in tables}
+
+
+def columns(**tables: str) -> dict[str, frozenset]:
+    """``columns(Chassis="name hostname")`` → {"Chassis": frozenset({"name", "hostname"})}."""
+    return {table: frozenset(names.split()) for table, names in tables.items()}
+
+
+def merge_columns(concerns) -> dict[str, dict[str, set[str]]]:
+    """Union of what the concerns read and write, per database, for schema registration."""
+    wanted: dict[str, dict[str, set[str]]] = {}
+    for concern in concerns:
+        for spec in (concern.reads, concern.writes):
+            for db, tables in spec.items():
+                for table, names in tables.items():
+                    wanted.setdefault(db, {}).setdefault(table, set()).update(names)
+    return wanted

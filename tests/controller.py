@@ -1,0 +1,143 @@
+"""Run our daemon as a real process against a testbed AZ, as an operator would.
+
+Each instance writes its own controller.conf, listens for metrics on a free
+loopback port and logs JSON to a file, which tests can read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from testbed import find_free_port, wait_until
+
+
+class Controller:
+    """One ovn-ic-controller process for one AZ of a testbed."""
+
+    def __init__(self, testbed, az, *, name=None, **settings):
+        self.testbed, self.az = testbed, az
+        self.label = name or f"ctl-{az.name}"
+        self.dir = Path(az.dir)
+        self.config_path = self.dir / f"{self.label}.conf"
+        self.log_path = self.dir / f"{self.label}.log"
+        self.metrics_port = find_free_port()
+        self.settings = {
+            "az-name": az.name,
+            "ovn-nb-db": az.nb,
+            "ovn-sb-db": az.sb,
+            "ic-nb-db": testbed.ic_nb,
+            "ic-sb-db": testbed.ic_sb,
+            "metrics-address": f"127.0.0.1:{self.metrics_port}",
+        }
+        self.settings.update({key.replace("_", "-"): value for key, value in settings.items()})
+        self.process = None
+        self.write_config()
+
+    def write_config(self, **changes):
+        self.settings.update({key.replace("_", "-"): value for key, value in changes.items()})
+        lines = ["[controller]"]
+        lines += [f"{key} = {value}" for key, value in self.settings.items() if value is not None]
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def start(self, wait_ready=True):
+        env = dict(self.testbed.env)
+        env.pop("NOTIFY_SOCKET", None)
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ovn_ic_controller", "--config", str(self.config_path),
+             "--log-level", "debug", "--log-format", "json", "run"],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        if wait_ready:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=15):
+        wait_until(lambda: self.http("/readyz")[0] == 200, timeout=timeout,
+                   message=f"{self.label} never became ready; log tail:\n{self.log_tail()}")
+
+    def http(self, path):
+        """(status, body) of a GET on the metrics server; (None, '') when it does not answer."""
+        self._check_alive()
+        url = f"http://127.0.0.1:{self.metrics_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+        except OSError:
+            return None, ""
+
+    def metric(self, name, **labels):
+        """The value of one sample of /metrics, or None."""
+        status, body = self.http("/metrics")
+        wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+        for line in body.splitlines():
+            if line.startswith("#"):
+                continue
+            series, _, value = line.rpartition(" ")
+            metric, _, label_text = series.partition("{")
+            if metric != name:
+                continue
+            found = ",".join(sorted(label_text.rstrip("}").split(","))) if label_text else ""
+            if found == wanted:
+                return float(value)
+        return None
+
+    def logs(self):
+        """The JSON log records written so far."""
+        records = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                records.append({"event": line})
+        return records
+
+    def log_tail(self, lines=30):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def send(self, sig):
+        self.process.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=5):
+        """Stop the process; returns its exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+        finally:
+            self._log.close()
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def _check_alive(self):
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"{self.label} exited with {self.process.returncode}; "
+                                 f"log tail:\n{self.log_tail()}")
+
+
+def run_cli(*args, timeout=10):
+    """Run the command line (not the daemon) and return the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "ovn_ic_controller", *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def elapsed(since):
+    return time.monotonic() - since

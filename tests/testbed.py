@@ -1,0 +1,481 @@
+"""Real OVN interconnection databases in a private work directory, for tests.
+
+The functional tests, ``make demo`` and the benchmarks need genuine OVSDB
+servers speaking the OVN NB/SB and IC NB/SB schemas, because the daemon under
+test must interoperate with OVN's own tools (``ovn-northd`` and the reference
+``ovn-ic``) rather than with a mock of them.  This module starts exactly that
+and nothing more: no ovn-controller, no ovs-vswitchd, no datapath.
+
+Layout under the work directory (short paths keep unix sockets readable)::
+
+    ic/{nb,sb}.{db,sock,ctl,pid,log}          IC NB / IC SB ovsdb-servers
+    az<i>/{nb,sb}.{db,sock,ctl,pid,log}       AZ NB / AZ SB ovsdb-servers
+    az<i>/northd.{ctl,pid,log}                ovn-northd
+    az<i>/ic.{ctl,pid,log}                    reference ovn-ic (on demand)
+
+Every daemon is started detached with an explicit pidfile, log file and
+unixctl socket, and every subprocess gets ``OVS_*DIR``/``OVN_*DIR`` pointing at
+the work directory, so nothing is written to system paths such as /var/run
+and several testbeds can run side by side.  Only processes whose pidfile is in
+the work directory *and* whose command line names that pidfile are ever
+signalled, so a recycled pid is never killed.
+
+Standard library only: the testbed must work before the project is installed.
+
+Example::
+
+    with Testbed(tempfile.mkdtemp(prefix="ovnic-")) as tb:
+        tb.ic_nbctl("ts-add", "ts1")
+        tb.az("az1").nbctl("ls-list")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+SCHEMA_DIR = Path(os.environ.get("OVN_SCHEMA_DIR", "/usr/share/ovn"))
+
+#: Seconds to wait for a daemon to answer after it was started.
+READY_TIMEOUT = 10.0
+#: Seconds a ``*ctl`` command may take before it is considered hung.
+COMMAND_TIMEOUT = 10.0
+#: Seconds between SIGTERM and SIGKILL in :meth:`Testbed.stop`.
+STOP_GRACE = 3.0
+
+_INSTALL_HINT = "apt-get install ovn-central ovn-ic ovn-ic-db"
+
+
+class TestbedError(Exception):
+    """A testbed daemon could not be started or stopped."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+
+class CommandError(TestbedError):
+    """A command exited non-zero (or hung); carries its stderr for the report."""
+
+    def __init__(self, argv, returncode, stdout, stderr):
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        status = "timed out" if returncode is None else f"exited {returncode}"
+        super().__init__(
+            f"{' '.join(self.argv)} {status}: {(stderr or '').strip() or '(no stderr)'}"
+        )
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, message=None):
+    """Poll ``predicate()`` until it returns something truthy, and return that.
+
+    Tests use this instead of sleeping, so they take only as long as the
+    system needs to converge.  Exceptions from the predicate propagate.
+    Raises AssertionError with ``message`` and the last value on timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"{message or 'condition not met'} (after {timeout:g}s; last value: {value!r})"
+            )
+        time.sleep(interval)
+
+
+def find_free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago.
+
+    Racy by nature, but good enough to give a daemon under test a listener
+    that does not collide with a parallel test run.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def isolated_env(workdir) -> dict:
+    """The caller's environment minus any OVS/OVN settings, plus run/log/db dirs in ``workdir``.
+
+    Dropping every inherited ``OVS_*``/``OVN_*`` variable matters: e.g.
+    ``OVN_NB_DAEMON`` would make ``ovn-nbctl`` talk to some unrelated daemon
+    and ``OVN_NBCTL_OPTIONS`` would change its output.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OVS_", "OVN_"))}
+    for prefix in ("OVS", "OVN"):
+        for kind in ("RUNDIR", "LOGDIR", "DBDIR", "SYSCONFDIR"):
+            env[f"{prefix}_{kind}"] = str(workdir)
+    return env
+
+
+def _run(argv, env, timeout=COMMAND_TIMEOUT) -> str:
+    """Run ``argv``; return its stripped stdout or raise CommandError."""
+    argv = [str(a) for a in argv]
+    try:
+        proc = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except FileNotFoundError:
+        raise TestbedError(f"{argv[0]} not found in PATH ({_INSTALL_HINT})") from None
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(argv, None, exc.stdout, exc.stderr) from None
+    if proc.returncode != 0:
+        raise CommandError(argv, proc.returncode, proc.stdout, proc.stderr)
+    return proc.stdout.strip()
+
+
+def _running(pid) -> bool:
+    """True if ``pid`` exists and is not a zombie (a zombie no longer holds files or sockets)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # The state follows the parenthesised command name, which may contain spaces.
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+class _Daemon:
+    """One detached OVS/OVN daemon whose files are ``<dir>/<stem>.{pid,log,ctl}``."""
+
+    def __init__(self, testbed, directory, stem, label):
+        self.testbed = testbed
+        self.dir = directory
+        self.label = label
+        self.pidfile = directory / f"{stem}.pid"
+        self.logfile = directory / f"{stem}.log"
+        self.ctl = directory / f"{stem}.ctl"
+        # Leftovers of a killed predecessor that would confuse readiness checks.
+        self.stale_files = [self.pidfile, self.ctl]
+
+    def pid(self):
+        """Pid of the live daemon from our pidfile, or None.
+
+        Only a process whose command line names our pidfile counts, so a
+        stale pidfile pointing at a recycled pid is ignored.
+        """
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        if f"--pidfile={self.pidfile}".encode() not in cmdline or not _running(pid):
+            return None
+        return pid
+
+    def log_tail(self, lines=20) -> str:
+        try:
+            text = self.logfile.read_text(errors="replace")
+        except OSError:
+            return "(no log file)"
+        return "\n".join(text.splitlines()[-lines:]) or "(log file empty)"
+
+    def _fail(self, what, detail="") -> TestbedError:
+        return TestbedError(
+            f"{self.label}: {what}{detail}\n--- tail of {self.logfile} ---\n{self.log_tail()}"
+        )
+
+    def start(self, program, *args):
+        """Start the daemon unless it already runs (so restarting is idempotent).
+
+        ``--detach`` returns only once the daemon has opened its listeners,
+        or fails with its error on stderr.
+        """
+        if self.pid():
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for path in self.stale_files:
+            path.unlink(missing_ok=True)
+        argv = [
+            program,
+            "--detach",
+            "--no-chdir",
+            "-vconsole:warn",
+            f"--pidfile={self.pidfile}",
+            f"--log-file={self.logfile}",
+            f"--unixctl={self.ctl}",
+            *args,
+        ]
+        try:
+            _run(argv, self.testbed.env, timeout=READY_TIMEOUT)
+        except CommandError as exc:
+            raise self._fail("failed to start", f": {exc}") from None
+
+    def wait_ready(self, predicate, what):
+        """Wait for ``predicate``; on timeout report the daemon's log tail."""
+        try:
+            wait_until(predicate, timeout=READY_TIMEOUT, message=what)
+        except AssertionError as exc:
+            state = "running" if self.pid() else "not running"
+            raise self._fail(f"not ready ({state})", f": {exc}") from None
+
+    def wait_active(self):
+        """Wait until ``ovn-appctl status`` reports that the daemon holds its lock."""
+
+        def active():
+            try:
+                status = self.testbed.run("ovn-appctl", "--timeout=2", "-t", self.ctl, "status")
+            except CommandError:
+                return False
+            return "Status: active" in status
+
+        self.wait_ready(active, "Status: active")
+
+    def stop(self, sig=signal.SIGTERM):
+        _stop_daemons([self], sig)
+
+
+class _OvsdbServer(_Daemon):
+    """An ovsdb-server serving one standalone database on a unix socket."""
+
+    def __init__(self, testbed, directory, stem, label, *, db_name, schema):
+        super().__init__(testbed, directory, stem, label)
+        self.db_name = db_name
+        self.schema = SCHEMA_DIR / schema
+        self.db_file = directory / f"{stem}.db"
+        self.sock = directory / f"{stem}.sock"
+        self.remote = f"unix:{self.sock}"
+        self.stale_files.append(self.sock)
+
+    def start(self):
+        """Start on the existing DB file if there is one, so data survives a restart."""
+        if not self.db_file.exists():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.testbed.run("ovsdb-tool", "create", self.db_file, self.schema)
+        super().start("ovsdb-server", f"--remote=punix:{self.sock}", self.db_file)
+
+        def answers():
+            try:
+                dbs = self.testbed.run("ovsdb-client", "--timeout=2", "list-dbs", self.remote)
+            except CommandError:
+                return False
+            return self.db_name in dbs.split()
+
+        self.wait_ready(answers, f"{self.db_name} to answer list-dbs on {self.remote}")
+
+
+def _stop_daemons(daemons, sig=signal.SIGTERM):
+    """Send ``sig`` to every running daemon, SIGKILL those still alive after STOP_GRACE.
+
+    All daemons get the signal at once, so stopping a whole testbed takes at
+    most one grace period.  Returns once every process is gone.
+    """
+    victims = {}
+    for daemon in daemons:
+        pid = daemon.pid()
+        if pid:
+            victims[daemon] = pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+    deadline = time.monotonic() + STOP_GRACE
+    while any(_running(p) for p in victims.values()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for pid in victims.values():
+        if _running(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_GRACE
+    while True:
+        alive = {d.label: p for d, p in victims.items() if _running(p)}
+        if not alive or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    if alive:
+        raise TestbedError(f"processes survived SIGKILL: {alive}")
+    for daemon in victims:
+        # A killed daemon cannot remove its pidfile; a stale one only confuses people.
+        daemon.pidfile.unlink(missing_ok=True)
+
+
+class AZ:
+    """One availability zone: NB + SB ovsdb-servers, ovn-northd and optionally ovn-ic.
+
+    ``nb``/``sb`` are the ``unix:`` remotes of its databases.
+    """
+
+    def __init__(self, testbed, name):
+        self.testbed = testbed
+        self.name = name
+        self.dir = testbed.workdir / name
+        self._nb = _OvsdbServer(
+            testbed, self.dir, "nb", f"{name} NB ovsdb-server",
+            db_name="OVN_Northbound", schema="ovn-nb.ovsschema",
+        )  # fmt: skip
+        self._sb = _OvsdbServer(
+            testbed, self.dir, "sb", f"{name} SB ovsdb-server",
+            db_name="OVN_Southbound", schema="ovn-sb.ovsschema",
+        )  # fmt: skip
+        self._northd = _Daemon(testbed, self.dir, "northd", f"{name} ovn-northd")
+        self._ic = _Daemon(testbed, self.dir, "ic", f"{name} reference ovn-ic")
+        self.nb = self._nb.remote
+        self.sb = self._sb.remote
+
+    def __repr__(self):
+        return f"AZ({self.name!r}, nb={self.nb!r}, sb={self.sb!r})"
+
+    @property
+    def daemons(self):
+        """This AZ's daemons, clients before servers (the order to stop them in)."""
+        return [self._ic, self._northd, self._nb, self._sb]
+
+    def nbctl(self, *args) -> str:
+        return self.testbed.ctl("ovn-nbctl", self.nb, *args)
+
+    def sbctl(self, *args) -> str:
+        return self.testbed.ctl("ovn-sbctl", self.sb, *args)
+
+    def set_name(self, name=None):
+        """Set NB_Global name, which ovn-ic needs before it registers the AZ."""
+        value = self.name if name is None else name
+        self.nbctl("set", "NB_Global", ".", f"name={json.dumps(value)}")
+
+    def start_northd(self):
+        self._northd.start("ovn-northd", f"--ovnnb-db={self.nb}", f"--ovnsb-db={self.sb}")
+        self._northd.wait_active()
+
+    def kill_northd(self, sig=signal.SIGKILL):
+        """Stop ovn-northd with ``sig`` (SIGKILL by default: a crash, not a shutdown)."""
+        self._northd.stop(sig)
+
+    def start_reference_ic(self, name=True):
+        """Start OVN's own ovn-ic for this AZ, to compare against or interoperate with.
+
+        With ``name`` true, NB_Global.name is set first, since ovn-ic does
+        nothing for an unnamed AZ.  Returns once ovn-ic holds the AZ SB's
+        ``ovn_ic`` lock, so it times out while another IC daemon holds it.
+        """
+        if name:
+            self.set_name()
+        tb = self.testbed
+        self._ic.start(
+            "ovn-ic",
+            f"--ovnnb-db={self.nb}",
+            f"--ovnsb-db={self.sb}",
+            f"--ic-nb-db={tb.ic_nb}",
+            f"--ic-sb-db={tb.ic_sb}",
+        )
+        self._ic.wait_active()
+
+    def stop_reference_ic(self):
+        self._ic.stop()
+
+
+class Testbed:
+    """IC NB + IC SB databases and ``n_azs`` AZs (``az1``..``azN``) in ``workdir``.
+
+    Usable as a context manager; :meth:`stop` is idempotent and safe after a
+    partial start.  ``env`` is the isolated environment used for every
+    subprocess; pass it to other daemons started against the testbed.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, workdir, n_azs=2, northd=True):
+        if n_azs < 1:
+            raise ValueError("n_azs must be at least 1")
+        self.workdir = Path(workdir).resolve()
+        self.northd = northd
+        self.env = isolated_env(self.workdir)
+        ic_dir = self.workdir / "ic"
+        self._ic_nb = _OvsdbServer(
+            self, ic_dir, "nb", "IC NB ovsdb-server",
+            db_name="OVN_IC_Northbound", schema="ovn-ic-nb.ovsschema",
+        )  # fmt: skip
+        self._ic_sb = _OvsdbServer(
+            self, ic_dir, "sb", "IC SB ovsdb-server",
+            db_name="OVN_IC_Southbound", schema="ovn-ic-sb.ovsschema",
+        )  # fmt: skip
+        self.ic_nb = self._ic_nb.remote
+        self.ic_sb = self._ic_sb.remote
+        self.azs = [AZ(self, f"az{i}") for i in range(1, n_azs + 1)]
+
+    def __repr__(self):
+        return f"Testbed({str(self.workdir)!r}, n_azs={len(self.azs)})"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def start(self) -> Testbed:
+        """Start all databases (and northd), initialise them and wait until they answer.
+
+        NB_Global.name is left unset: the daemon under test writes it from
+        its own configuration.  On failure everything started so far is
+        stopped again before the error propagates.
+        """
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._ic_nb.start()
+            self._ic_sb.start()
+            self.ic_nbctl("init")
+            for az in self.azs:
+                az._nb.start()
+                az._sb.start()
+                az.nbctl("init")
+                az.sbctl("init")
+                if self.northd:
+                    az.start_northd()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """Stop every daemon started from this work dir, reference ovn-ic included."""
+        daemons = [d for az in self.azs for d in az.daemons] + [self._ic_nb, self._ic_sb]
+        _stop_daemons(daemons)
+
+    def az(self, name) -> AZ:
+        for az in self.azs:
+            if az.name == name:
+                return az
+        raise KeyError(f"no AZ {name!r} (have {[a.name for a in self.azs]})")
+
+    def run(self, *argv, timeout=COMMAND_TIMEOUT) -> str:
+        """Run a command in the testbed environment; stripped stdout or CommandError."""
+        return _run(argv, self.env, timeout=timeout)
+
+    def ctl(self, tool, db, *args) -> str:
+        """Run an OVN ``*ctl`` tool against ``db`` with a bounded wait.
+
+        ``--timeout`` makes the tool give up instead of retrying forever
+        when the server is down.
+        """
+        return self.run(
+            tool,
+            f"--db={db}",
+            f"--timeout={COMMAND_TIMEOUT:g}",
+            *args,
+            timeout=COMMAND_TIMEOUT + 5,
+        )
+
+    def ic_nbctl(self, *args) -> str:
+        return self.ctl("ovn-ic-nbctl", self.ic_nb, *args)
+
+    def ic_sbctl(self, *args) -> str:
+        return self.ctl("ovn-ic-sbctl", self.ic_sb, *args)
+
+    def kill_ic_nb(self, sig=signal.SIGKILL):
+        """Stop the IC NB server with ``sig`` (SIGKILL by default) to test reconnection."""
+        self._ic_nb.stop(sig)
+
+    def start_ic_nb(self):
+        """(Re)start the IC NB server on the same DB file and socket."""
+        self._ic_nb.start()
+
+    def kill_ic_sb(self, sig=signal.SIGKILL):
+        """Stop the IC SB server with ``sig`` (SIGKILL by default) to test reconnection."""
+        self._ic_sb.stop(sig)
+
+    def start_ic_sb(self):
+        """(Re)start the IC SB server on the same DB file and socket."""
+        self._ic_sb.start()
