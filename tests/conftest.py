@@ -47,3 +47,6 @@ def testbed():
 def testbed3():
     """Like ``testbed`` but with three AZs (az1..az3)."""
     yield from _run_testbed(3)
+
+# Unit tests import their plain-data helpers (fakes) by module name.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "unit"))
