@@ -254,7 +254,7 @@ class Config:
         """The effective configuration as a controller.conf (what check-config prints)."""
         lines = [f"# effective configuration from {self.path}", f"[{SECTION}]"]
         for option in OPTIONS:
-            lines.append(f"{option.key} = {_format_value(getattr(self, _attr(option.key)))}")
+            lines.append(f"{option.key} = {_format_value(getattr(self, _attr(option.key)))}".rstrip())
         lines.append(f"# ic-nb-db in effect: {self.ic_nb_remote}")
         lines.append(f"# ic-sb-db in effect: {self.ic_sb_remote}")
         return "\n".join(lines) + "\n"
@@ -347,5 +347,5 @@ def sample() -> str:
     for option in OPTIONS:
         lines.append("")
         lines.extend(f"# {line}" for line in textwrap.wrap(option.help, 78))
-        lines.append(f"{option.key} = {option.default}")
+        lines.append(f"{option.key} = {option.default}".rstrip())
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import ovs.db.idl
@@ -258,9 +259,8 @@ class Daemon:
         for key, (ops, comments) in split_by_database(plans).items():
             db = self.dbs[key]
             txn = build_transaction(db.idl, ops, ["ovn-ic-controller", *comments])
-            counts = [(plan.concern, effect, n) for plan in plans
-                      for effect, n in plan.effects().items()
-                      if any(op.db == key for op in plan.ops)]
+            counts = Counter((plan.concern, op.effect) for plan in plans
+                             for op in plan.ops if op.db == key)
             db.submit(txn, lambda outcome, error, key=key, counts=counts:
                       self._committed(key, outcome, error, counts))
 
@@ -268,7 +268,7 @@ class Daemon:
         self.metrics.transactions.labels(db=key, outcome=outcome).inc()
         if outcome in (Txn.SUCCESS, Txn.UNCHANGED):
             self.retry_delay = RETRY_MIN_S
-            for concern, effect, n in counts:
+            for (concern, effect), n in counts.items():
                 self.metrics.rows_changed.labels(concern=concern, op=effect).inc(n)
             return
         self.mark_all_dirty()

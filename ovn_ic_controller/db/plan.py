@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import uuid as uuidlib
-from collections import Counter
 from typing import Any
 
 _handles = itertools.count(1)
@@ -92,6 +91,3 @@ class Plan:
 
     def databases(self) -> set[str]:
         return {op.db for op in self.ops}
-
-    def effects(self) -> Counter:
-        return Counter(op.effect for op in self.ops)

@@ -1,0 +1,64 @@
+# ovn-ic-controller — the two commands: `make demo` and `make test`.
+# Both install what is missing first (Debian packages, then a virtualenv).
+
+PYTHON ?= python3
+VENV ?= .venv
+PREFIX ?= /opt/ovn-ic-controller
+CONFDIR ?= /etc/ovn-ic
+UNITDIR ?= /etc/systemd/system
+PYTEST_ARGS ?=
+
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: all deps venv test unit functional demo lint install uninstall clean
+
+all: test
+
+deps:
+	@scripts/install-deps.sh
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+test: deps venv
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
+
+unit: venv
+	$(VPY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+functional: deps venv
+	$(VPY) -m pytest -q tests/functional $(PYTEST_ARGS)
+
+demo: deps venv
+	$(VPY) tests/demo.py
+
+lint: venv
+	$(VENV)/bin/ruff check ovn_ic_controller tests
+
+# Installs into its own virtualenv (Debian's Python is externally managed),
+# links the command into /usr/local/bin, installs the systemd unit and, only if
+# none exists yet, the sample configuration.
+install:
+	$(PYTHON) -m venv $(PREFIX)
+	$(PREFIX)/bin/pip install -q .
+	ln -sf $(PREFIX)/bin/ovn-ic-controller /usr/local/bin/ovn-ic-controller
+	install -d $(CONFDIR)
+	test -e $(CONFDIR)/controller.conf || install -m 0640 etc/controller.conf $(CONFDIR)/controller.conf
+	install -m 0644 systemd/ovn-ic-controller.service $(UNITDIR)/ovn-ic-controller.service
+	-systemctl daemon-reload 2>/dev/null
+	@echo "installed; edit $(CONFDIR)/controller.conf, then: systemctl enable --now ovn-ic-controller"
+
+uninstall:
+	-systemctl disable --now ovn-ic-controller 2>/dev/null
+	rm -f $(UNITDIR)/ovn-ic-controller.service /usr/local/bin/ovn-ic-controller
+	rm -rf $(PREFIX)
+	@echo "kept $(CONFDIR)/controller.conf"
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
