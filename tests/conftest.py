@@ -50,3 +50,13 @@ def testbed3():
 
 # Unit tests import their plain-data helpers (fakes) by module name.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "unit"))
+
+
+@pytest.fixture(autouse=True)
+def _stop_controllers():
+    """Daemons a test started never outlive it, whatever the test's outcome."""
+    from controller import Controller
+
+    yield
+    while Controller.started:
+        Controller.started.pop().stop(timeout=3)

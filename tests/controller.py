@@ -22,6 +22,8 @@ from testbed import find_free_port, wait_until
 class Controller:
     """One ovn-ic-controller process for one AZ of a testbed."""
 
+    started: list[Controller] = []  # stopped after each test by conftest, even on failure
+
     def __init__(self, testbed, az, *, name=None, **settings):
         self.testbed, self.az = testbed, az
         self.label = name or f"ctl-{az.name}"
@@ -55,6 +57,7 @@ class Controller:
             [sys.executable, "-m", "ovn_ic_controller", "--config", str(self.config_path),
              "--log-level", "debug", "--log-format", "json", "run"],
             stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        Controller.started.append(self)
         if wait_ready:
             self.wait_ready()
         return self
