@@ -150,6 +150,17 @@ def parse_listen_address(text: str) -> tuple[str, int]:
     return host, number
 
 
+def parse_cidrs(text: str) -> tuple[str, ...]:
+    """Comma-separated IPv4/IPv6 CIDRs, kept as written (deduplicated, in order)."""
+    cidrs = parse_names(text)
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ValueError("comma-separated CIDRs such as 10.16.0.0/16,fd00:10:16::/64") from None
+    return cidrs
+
+
 def parse_text(text: str) -> str:
     return text.strip()
 
@@ -195,6 +206,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("auto-route", parse_optional_bool, "",
            "true: set ic-route-adv/learn; false: remove them; empty: leave them to the "
            "operator."),
+    Option("ts-num", parse_positive_int, "1",
+           "How many transit switches this AZ joins for ECMP: ts, ts1, ... ts<N-1>."),
+    Option("cluster-router", parse_text, "ovn-cluster",
+           "The logical router attached to the transit switches."),
+    Option("link-ipv6", parse_bool, "false",
+           "Also give transit-switch ports an IPv6 link address (fe80:a9fe:<hex(100+i)>::/112)."),
+    Option("no-advertise", parse_cidrs, "",
+           "CIDRs never advertised nor learned (Kube-OVN's disableInterConnection), "
+           "comma-separated."),
+    Option("conflict-policy", parse_choice("deny", "report"), "deny",
+           "A local subnet overlapping another AZ's prefix: deny (deny-list both and drop "
+           "overlapping learned routes) or report (log and count only)."),
     Option("ssl-private-key", parse_path, "", "Private key for ssl: remotes (all databases)."),
     Option("ssl-certificate", parse_path, "", "Certificate for ssl: remotes."),
     Option("ssl-ca-cert", parse_path, "", "CA certificate for ssl: remotes."),
@@ -224,6 +247,11 @@ class Config:
     ovn_sb_db: str
     gw_nodes: tuple[str, ...]
     auto_route: bool | None
+    ts_num: int
+    cluster_router: str
+    link_ipv6: bool
+    no_advertise: tuple[str, ...]
+    conflict_policy: str
     ssl_private_key: str
     ssl_certificate: str
     ssl_ca_cert: str
