@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all deps venv test unit functional demo lint install uninstall clean
+.PHONY: all deps venv test unit functional demo bench lint install uninstall clean
 
 all: test
 
@@ -37,6 +37,11 @@ functional: deps venv
 
 demo: deps venv
 	$(VPY) tests/demo.py
+
+# Our daemon and the reference ovn-ic on the same route work; see bench/bench_routes.py.
+BENCH_ARGS ?= --sizes 1000,5000,10000 --ours-only-sizes 50000
+bench: deps venv
+	$(VPY) bench/bench_routes.py $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check ovn_ic_controller tests

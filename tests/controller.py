@@ -24,9 +24,10 @@ class Controller:
 
     started: list[Controller] = []  # stopped after each test by conftest, even on failure
 
-    def __init__(self, testbed, az, *, name=None, **settings):
+    def __init__(self, testbed, az, *, name=None, log_level="debug", **settings):
         self.testbed, self.az = testbed, az
         self.label = name or f"ctl-{az.name}"
+        self.log_level = log_level
         self.dir = Path(az.dir)
         self.config_path = self.dir / f"{self.label}.conf"
         self.log_path = self.dir / f"{self.label}.log"
@@ -55,7 +56,7 @@ class Controller:
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ovn_ic_controller", "--config", str(self.config_path),
-             "--log-level", "debug", "--log-format", "json", "run"],
+             "--log-level", self.log_level, "--log-format", "json", "run"],
             stdout=self._log, stderr=subprocess.STDOUT, env=env)
         Controller.started.append(self)
         if wait_ready:
