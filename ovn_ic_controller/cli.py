@@ -1,26 +1,65 @@
 """The ``ovn-ic-controller`` command line: parse, load the configuration, dispatch.
 
-Exit codes: 0 success, 78 (EX_CONFIG) configuration error, 1 anything else.
+Exit codes: 0 success, 1 runtime error (e.g. a database unreachable in time),
+2 usage error or refusal, 78 (EX_CONFIG) configuration error.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 from . import __version__, config, logs
+
+EX_RUNTIME, EX_USAGE = 1, 2
+
+LEAVE_HELP = (
+    "Leave the interconnection now, without a daemon: everything reset removes, then this "
+    "AZ's Route, Port_Binding and Gateway rows and its Availability_Zone row from the IC SB, "
+    "in one transaction (what a running daemon does when enable-ic becomes false). The "
+    "daemon, started again with enable-ic=true, rejoins.")
+RESET_HELP = (
+    "Remove this AZ's interconnection state from its local NB and SB: learned routes "
+    "(ic-learned-route), the NB_Global route options the automation manages, the router "
+    "ports, switch ports and Gateway_Chassis it created (marked in external_ids), every "
+    "transit-switch mirror (other_config:interconn-ts) with its remote ports, and remote "
+    "gateway chassis. Objects we did not create stay (a mirror holding one stays too, with "
+    "it). Local state only: the IC databases are not touched (see leave and clean).")
+CLEAN_HELP = (
+    "Delete a dead AZ's Route, Port_Binding and Gateway rows and its Availability_Zone row "
+    "from the IC SB that every AZ shares, in one transaction; the other AZs then withdraw "
+    "what they learned from it. Needs --yes (or --dry-run). Refuses this AZ's own name "
+    "while enable-ic=true. An AZ whose controller still runs registers again.")
+SHOW_HELP = (
+    "Show every AZ with its gateways (and encaps), transit-switch ports (with addresses) and "
+    "advertised routes, this AZ's learned routes grouped by prefix (ECMP groups show "
+    "several next hops), route conflicts, and whether a controller instance is active: the "
+    "ovn_ic lock is requested for a moment to find out whether another instance holds it.")
+LOCK_NOTE = (" Takes the ovn_ic lock on the local SB first and refuses (exit 2) while "
+             "another instance, such as a running daemon, holds it.")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's, but never wrapping at a hyphen (it split /etc/ovn-ic/controller.conf)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ovn-ic-controller",
+        prog="ovn-ic-controller", formatter_class=_HelpFormatter,
         description="OVN interconnection controller: joins this availability zone's OVN "
                     "deployment to the IC Northbound/Southbound databases, interoperating "
-                    "with OVN's ovn-ic.")
+                    "with OVN's ovn-ic.",
+        epilog="Exit codes: 0 success, 1 runtime error (e.g. a database unreachable in "
+               "time), 2 usage error or refusal, 78 configuration error.")
     parser.add_argument("--config", default=config.DEFAULT_PATH, metavar="PATH",
                         help="configuration file (default: %(default)s)")
-    parser.add_argument("--log-level", default="info", choices=logs.LEVELS,
-                        help="least severe messages logged (default: %(default)s)")
+    parser.add_argument("--log-level", default=None, choices=logs.LEVELS,
+                        help="least severe messages logged (default: info for run, "
+                             "warning for the other commands, which log to stderr)")
     parser.add_argument("--log-format", choices=("json", "console"), default=None,
                         help="json or console (default: console on a terminal, json otherwise)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -30,7 +69,45 @@ def build_parser() -> argparse.ArgumentParser:
                         help="validate the configuration and print the effective settings")
     commands.add_parser("sample-config",
                         help="print a documented configuration file with every key")
+    leave = _one_shot(commands, "leave", LEAVE_HELP + LOCK_NOTE,
+                      "leave the interconnection: local state and this AZ's IC SB rows")
+    _dry_run(leave)
+    reset = _one_shot(commands, "reset", RESET_HELP + LOCK_NOTE,
+                      "remove this AZ's local interconnection state (not the IC databases)")
+    _dry_run(reset)
+    clean = _one_shot(commands, "clean", CLEAN_HELP,
+                      "delete a dead AZ's rows from the IC SB")
+    clean.add_argument("--az", required=True, metavar="NAME", help="the AZ to remove")
+    clean.add_argument("--yes", action="store_true",
+                       help="really delete: the IC SB is shared by every AZ")
+    _dry_run(clean)
+    show = _one_shot(commands, "show", SHOW_HELP, "show AZs, gateways, ports, learned routes "
+                                                  "and the active/standby state")
+    show.add_argument("--format", choices=("text", "json"), default="text",
+                      help="text for people, or json for programs, with the keys az, "
+                           "enable_ic, ovn_ic_lock (held or free), availability_zones, "
+                           "learned_routes and conflicts (default: %(default)s)")
     return parser
+
+
+def _one_shot(commands, name: str, description: str, summary: str) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=summary, description=description)
+    command.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                         help="give up if a database does not answer within this time "
+                              "(default: %(default)g)")
+    return command
+
+
+def _dry_run(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--dry-run", action="store_true",
+                         help="print the changes without applying them")
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("a number of seconds greater than 0")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +124,30 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check-config":
         sys.stdout.write(settings.render())
         return 0
-    logs.setup(args.log_level, args.log_format)
-    from .daemon import Daemon  # imported late: check-config needs no OVSDB machinery
-    return Daemon(settings, reload_config=lambda: config.load(args.config)).run()
+    from .db import fastjson
+    fastjson.install()  # the ovs library's pure-Python JSON parser dominates large loads
+    if command == "run":
+        logs.setup(args.log_level or "info", args.log_format)
+        from .daemon import Daemon  # imported late: check-config needs no OVSDB machinery
+        return Daemon(settings, reload_config=lambda: config.load(args.config)).run()
+    logs.setup(args.log_level or "warning", args.log_format, stream=sys.stderr)
+    return _run_one_shot(command, args, settings)
+
+
+def _run_one_shot(command: str, args: argparse.Namespace, settings: config.Config) -> int:
+    from . import commands, show
+    from .db.oneshot import CommitFailed, Unreachable
+    try:
+        if command == "show":
+            return show.show(settings, fmt=args.format, timeout=args.timeout)
+        if command == "clean":
+            return commands.clean(settings, args.az, yes=args.yes, dry_run=args.dry_run,
+                                  timeout=args.timeout)
+        run = commands.leave if command == "leave" else commands.reset
+        return run(settings, dry_run=args.dry_run, timeout=args.timeout)
+    except commands.Refused as exc:
+        print(f"ovn-ic-controller {command}: refused: {exc}", file=sys.stderr)
+        return EX_USAGE
+    except (Unreachable, CommitFailed) as exc:
+        print(f"ovn-ic-controller {command}: {exc}", file=sys.stderr)
+        return EX_RUNTIME

@@ -26,6 +26,10 @@ class ConfigError(Exception):
 
     exit_code = EX_CONFIG
 
+    def __init__(self, message: str) -> None:
+        # Always one line, even for a value continued over several lines of the file.
+        super().__init__(message.replace("\n", "\\n"))
+
 
 # --------------------------------------------------------------------- parsers
 # Each parser takes the raw string and returns the value, or raises ValueError
@@ -181,7 +185,8 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("enable-ic", parse_bool, "true",
-           "Join the interconnection. false: register nothing, write nothing, stay idle."),
+           "Join the interconnection. false: leave it (remove the interconnection state "
+           "made here and this AZ's IC SB rows), then stay idle; true again rejoins."),
     Option("az-name", parse_text, "",
            "This AZ's name, written to NB_Global.name and registered in the IC SB. Empty: "
            "use the existing NB_Global.name; if that is empty too, stay idle."),
@@ -282,7 +287,8 @@ class Config:
         """The effective configuration as a controller.conf (what check-config prints)."""
         lines = [f"# effective configuration from {self.path}", f"[{SECTION}]"]
         for option in OPTIONS:
-            lines.append(f"{option.key} = {_format_value(getattr(self, _attr(option.key)))}".rstrip())
+            value = _format_value(getattr(self, _attr(option.key)))
+            lines.append(f"{option.key} = {value}".rstrip())
         lines.append(f"# ic-nb-db in effect: {self.ic_nb_remote}")
         lines.append(f"# ic-sb-db in effect: {self.ic_sb_remote}")
         return "\n".join(lines) + "\n"
@@ -340,7 +346,8 @@ def from_mapping(raw: dict[str, str], path: str = "<config>") -> Config:
         if key not in OPTIONS_BY_KEY:
             close = difflib.get_close_matches(key, OPTIONS_BY_KEY, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{path}: unknown key '{key}'{hint}")
+            raise ConfigError(f"{path}: unknown key '{key}' = '{raw[key]}': expected a key "
+                              f"listed by 'ovn-ic-controller sample-config'{hint}")
     for option in OPTIONS:
         text = raw.get(option.key, option.default)
         try:

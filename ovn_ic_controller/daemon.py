@@ -6,11 +6,15 @@ every database is connected and none has a transaction in flight), recompute
 the concerns whose inputs changed and commit their plans, one transaction per
 database.  After a reconnect, a lost lock or a failed commit every concern is
 recomputed (level-triggered).  Signal handlers only record intent; a wakeup fd
-makes the Poller return at once.
+makes the Poller return at once.  With enable-ic=false no concern runs: the
+leave planner (sync/leave.py) withdraws this AZ instead, needing only the local
+NB and SB, and the daemon then stays idle until enable-ic is true again.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import signal
 import socket
@@ -31,11 +35,13 @@ from .metrics import Health, Metrics, MetricsServer
 from .sync import az as az_sync
 from .sync import build_concerns
 from .sync.base import Concern, Context, merge_columns
+from .sync.leave import Leave
 
 log = logs.get("daemon")
 
 LOCK_NAME = "ovn_ic"
 DATABASE_ORDER = ("nb", "sb", "ic_nb", "ic_sb")
+LEAVING_NEEDS = ("nb", "sb")  # leaving cleans up locally even with the IC databases gone
 Txn = ovs.db.idl.Transaction
 RETRY_MIN_S, RETRY_MAX_S = 0.1, 5.0
 
@@ -47,7 +53,8 @@ class Daemon:
         self.metrics = Metrics()
         self.health = Health()
         self.concerns: list[Concern] = build_concerns()
-        self.wanted = merge_columns(self.concerns)
+        self.leaving = Leave()
+        self.wanted = merge_columns([*self.concerns, self.leaving])
         self.dbs: dict[str, Database] = {}
         self.metrics_server: MetricsServer | None = None
         self.changed: set[tuple[str, str]] = set()
@@ -140,6 +147,11 @@ class Daemon:
         poller.fd_wait(self._wakeup_r.fileno(), ovs.poller.POLLIN)
         if self.retry_at:
             poller.timer_wait_until(int(self.retry_at * 1000))
+        now = time.monotonic()
+        rechecks = [concern.recheck_at for concern in self.concerns
+                    if concern.recheck_at is not None and concern.recheck_at > now]
+        if rechecks:
+            poller.timer_wait_until(math.ceil(min(rechecks) * 1000))
         poller.block()
         try:
             while self._wakeup_r.recv(64):
@@ -183,7 +195,8 @@ class Daemon:
             self.metrics.lock_held.set(1 if active else 0)
 
     def _sync(self) -> None:
-        waiting = [key for key in DATABASE_ORDER if not self.dbs[key].connected]
+        needed = DATABASE_ORDER if self.config.enable_ic else LEAVING_NEEDS
+        waiting = [key for key in needed if not self.dbs[key].connected]
         if waiting:
             self.health.set(False, "waiting for databases: " + ", ".join(waiting))
             return
@@ -226,12 +239,31 @@ class Daemon:
             if identity.idle_reason:
                 log.warning("daemon.idle", reason=identity.idle_reason,
                             message=_IDLE_MESSAGES[identity.idle_reason])
-        if identity.idle_reason in ("ic-disabled", "no-nb-global"):
+        if identity.idle_reason == "ic-disabled":
+            self._leave(ctx)
+            return False
+        if identity.idle_reason == "no-nb-global":
             self.changed.clear()
             self.dirty.clear()
             self._converged()
             return False
         return True
+
+    def _leave(self, ctx: Context) -> None:
+        """enable-ic=false: take the next step of leaving (sync/leave.py), then stay idle."""
+        recompute = bool(self.dirty) or bool(self.leaving.input_tables() & self.changed)
+        self.changed.clear()
+        self.dirty.clear()
+        plan = None
+        if recompute:
+            self.metrics.recomputes.labels(concern=self.leaving.name).inc()
+            reachable = {key: tables for key, tables in ctx.tables.items()
+                         if self.dbs[key].connected}
+            plan = self.leaving.plan(dataclasses.replace(ctx, tables=reachable))
+        if plan:
+            self._commit([plan])
+        else:
+            self._converged()
 
     def _waiting_for_az(self, ctx: Context) -> set[str]:
         if ctx.az is not None:
@@ -239,8 +271,10 @@ class Daemon:
         return {concern.name for concern in self.concerns if concern.needs_az}
 
     def _compute(self, ctx: Context) -> list[Plan]:
+        now = time.monotonic()
         for concern in self.concerns:
-            if concern.input_tables() & self.changed:
+            due = concern.recheck_at is not None and concern.recheck_at <= now
+            if due or concern.input_tables() & self.changed:
                 self.dirty.add(concern.name)
         self.changed.clear()
         blocked = self._waiting_for_az(ctx)
@@ -251,6 +285,7 @@ class Daemon:
             self.dirty.discard(concern.name)
             self.metrics.recomputes.labels(concern=concern.name).inc()
             plan = concern.plan(ctx)
+            concern.report(self.metrics)
             if plan:
                 plans.append(plan)
         return plans
@@ -330,7 +365,7 @@ class Daemon:
 
 
 _IDLE_MESSAGES = {
-    "ic-disabled": "enable-ic is false: not joining the interconnection",
+    "ic-disabled": "enable-ic is false: leaving the interconnection, then idle",
     "no-nb-global": "the local NB has no NB_Global row yet (is ovn-northd running?)",
     "no-az-name": "neither az-name in the configuration nor NB_Global.name is set",
 }

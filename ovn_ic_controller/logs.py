@@ -17,10 +17,15 @@ import structlog
 LEVELS = ("debug", "info", "warning", "error")
 
 
-def setup(level: str = "info", fmt: str | None = None) -> None:
-    """Configure structlog; ``fmt`` is 'json', 'console' or None (auto by tty)."""
+def setup(level: str = "info", fmt: str | None = None, stream=None) -> None:
+    """Configure structlog; ``fmt`` is 'json', 'console' or None (auto by tty).
+
+    ``stream`` defaults to stdout; one-shot commands log to stderr, keeping
+    stdout for their output.
+    """
+    stream = stream or sys.stdout
     if fmt is None:
-        fmt = "console" if sys.stdout.isatty() else "json"
+        fmt = "console" if stream.isatty() else "json"
     renderer = (structlog.processors.JSONRenderer() if fmt == "json"
                 else structlog.dev.ConsoleRenderer(colors=False))
     structlog.configure(
@@ -33,7 +38,7 @@ def setup(level: str = "info", fmt: str | None = None) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
             getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     _bridge_vlog()

@@ -57,6 +57,28 @@ class Metrics:
         self.recomputes = Counter(PREFIX + "recomputes",
                                   "Times a sync concern recomputed its plan.", ["concern"],
                                   registry=reg)
+        self.gateway_problems = Gauge(PREFIX + "gateway_problems",
+                                      "1 per gateway problem the operator should fix: a gw-nodes "
+                                      "entry with no chassis (no-such-chassis), a gateway without "
+                                      "is-interconn (not-is-interconn), or a gateway skipped for "
+                                      "bad or conflicting data.", ["chassis", "problem"],
+                                      registry=reg)
+        self.routes_advertised = Gauge(PREFIX + "routes_advertised",
+                                       "IC SB routes this AZ advertises, by transit switch.",
+                                       ["transit_switch"], registry=reg)
+        self.routes_learned = Gauge(PREFIX + "routes_learned",
+                                    "Routes this AZ's routers learned, by transit switch.",
+                                    ["transit_switch"], registry=reg)
+        self.routes_refused = Gauge(PREFIX + "routes_refused",
+                                    "Routes not advertised or learned in the last route "
+                                    "computation, by direction and reason (blacklist, default, "
+                                    "link-local, unparsable, local-wins, no-nexthop, duplicate).",
+                                    ["direction", "reason"], registry=reg)
+        self.route_conflicts = Gauge(PREFIX + "route_conflicts",
+                                     "1 per local subnet (local) overlapping a prefix another "
+                                     "AZ advertises (remote); deny-listed under "
+                                     "conflict-policy=deny with auto-route=true.",
+                                     ["local", "remote"], registry=reg)
         self.config_reloads = Counter(PREFIX + "config_reloads",
                                       "SIGHUP reloads of the configuration, by outcome.",
                                       ["outcome"], registry=reg)

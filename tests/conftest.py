@@ -48,8 +48,11 @@ def testbed3():
     """Like ``testbed`` but with three AZs (az1..az3)."""
     yield from _run_testbed(3)
 
-# Unit tests import their plain-data helpers (fakes) by module name.
+# Tests import their helpers (fakes, icview, ...) by module name.  pytest runs
+# with --import-mode=importlib (setup.cfg), so that unit and functional test
+# files may share a basename, and does not add their directories itself.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "unit"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "functional"))
 
 
 @pytest.fixture(autouse=True)

@@ -24,10 +24,11 @@ class Controller:
 
     started: list[Controller] = []  # stopped after each test by conftest, even on failure
 
-    def __init__(self, testbed, az, *, name=None, log_level="debug", **settings):
+    def __init__(self, testbed, az, *, name=None, log_level="debug", env=None, **settings):
         self.testbed, self.az = testbed, az
         self.label = name or f"ctl-{az.name}"
         self.log_level = log_level
+        self.extra_env = dict(env or {})  # e.g. NOTIFY_SOCKET for the sd_notify test
         self.dir = Path(az.dir)
         self.config_path = self.dir / f"{self.label}.conf"
         self.log_path = self.dir / f"{self.label}.log"
@@ -53,6 +54,7 @@ class Controller:
     def start(self, wait_ready=True):
         env = dict(self.testbed.env)
         env.pop("NOTIFY_SOCKET", None)
+        env.update(self.extra_env)
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ovn_ic_controller", "--config", str(self.config_path),
@@ -63,9 +65,16 @@ class Controller:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout=15):
-        wait_until(lambda: self.http("/readyz")[0] == 200, timeout=timeout,
-                   message=f"{self.label} never became ready; log tail:\n{self.log_tail()}")
+    def wait_ready(self, timeout=30):
+        self.wait_until(lambda: self.http("/readyz")[0] == 200, timeout=timeout,
+                        message="never became ready")
+
+    def wait_until(self, predicate, timeout=30, message=None):
+        """testbed.wait_until, with this daemon's log tail (as of the failure) in the error."""
+        try:
+            return wait_until(predicate, timeout=timeout, message=message)
+        except AssertionError as exc:
+            raise AssertionError(f"{self.label}: {exc}; log tail:\n{self.log_tail()}") from None
 
     def http(self, path):
         """(status, body) of a GET on the metrics server; (None, '') when it does not answer."""
@@ -95,6 +104,17 @@ class Controller:
                 return float(value)
         return None
 
+    def wait_metric(self, name, value, timeout=30, **labels):
+        """Wait until one sample of /metrics equals ``value``; return it."""
+        self.wait_until(lambda: self.metric(name, **labels) == value, timeout=timeout,
+                        message=f"{name}{labels or ''} != {value}")
+        return value
+
+    def events(self, event, **fields):
+        """The JSON log records of ``event`` whose fields include ``fields``."""
+        return [record for record in self.logs() if record.get("event") == event
+                and all(record.get(key) == value for key, value in fields.items())]
+
     def logs(self):
         """The JSON log records written so far."""
         records = []
@@ -116,8 +136,11 @@ class Controller:
 
     def stop(self, sig=signal.SIGTERM, timeout=5):
         """Stop the process; returns its exit code."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
+        if self.process is None:
+            return None
+        if self.process.poll() is not None:
+            self._log.close()
+            return self.process.returncode
         self.process.send_signal(sig)
         try:
             return self.process.wait(timeout)

@@ -1,23 +1,32 @@
 #!/usr/bin/env python3
 """`make demo`: two AZs joined by ovn-ic-controller, in a temporary work dir.
 
-Starts the IC NB and IC SB ovsdb-servers and two AZs (NB, SB, ovn-northd each),
-runs one ovn-ic-controller per AZ from generated config files, shows what an
-operator looks at, then stops everything it started.  DEMO_KEEP=1 leaves it all
-running and prints how to stop it.
+Starts the IC NB and IC SB ovsdb-servers and two AZs (NB, SB, ovn-northd each).
+Each AZ gets what its CMS would have made, a router ``ovn-cluster`` with one
+subnet (az1 10.16.0.0/24, az2 10.17.0.0/24) and an emulated gateway chassis;
+everything else comes from its controller.conf (``ts-num = 2``, ``gw-nodes``,
+``auto-route = true``): transit switches, link ports, gateway chassis and route
+options.  It then shows what an operator looks at, the learned ECMP routes
+included, and stops everything it started.  DEMO_KEEP=1 leaves it all running
+and prints how to stop it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from automation_setup import ROUTER, add_cluster_router, add_gateway, learned_routes  # noqa: E402
 from controller import Controller  # noqa: E402
 from testbed import Testbed, wait_until  # noqa: E402
+
+SUBNETS = {"az1": "10.16.0.1/24", "az2": "10.17.0.1/24"}
+TS_NUM = 2
 
 SHOWN_METRICS = ("ovn_ic_controller_lock_held", "ovn_ic_controller_db_connected",
                  "ovn_ic_controller_transactions_total", "ovn_ic_controller_rows_changed_total")
@@ -42,20 +51,37 @@ def main() -> int:
     try:
         heading(f"starting IC NB/SB and two AZs (NB, SB, ovn-northd) in {workdir}")
         testbed.start()
-        for az in testbed.azs:
-            controller = Controller(testbed, az)
-            controllers.append(controller.start())
-            print(f"   {az.name}: ovn-ic-controller pid {controller.process.pid}, "
-                  f"config {controller.config_path}, "
+        for number, az in enumerate(testbed.azs, 1):
+            gateway = f"gw-{az.name}"
+            add_cluster_router(az, SUBNETS[az.name])
+            add_gateway(az, gateway, f"127.0.{number}.1")
+            controller = Controller(testbed, az, ts_num=TS_NUM, gw_nodes=gateway,
+                                    auto_route="true", log_level="info")
+            controllers.append(controller.start(wait_ready=False))
+            print(f"   {az.name}: router {ROUTER} with {SUBNETS[az.name]}, gateway chassis "
+                  f"{gateway}; ovn-ic-controller pid {controller.process.pid}, "
                   f"metrics http://127.0.0.1:{controller.metrics_port}/metrics")
+        heading(f"{controllers[0].az.name}'s controller.conf (the other differs only in names)")
+        print(controllers[0].config_path.read_text().rstrip())
 
-        def registered():
-            names = testbed.ic_sbctl("--bare", "--columns=name", "list", "Availability_Zone")
-            return sorted(names.split()) == ["az1", "az2"]
-        wait_until(registered, timeout=30, message="AZs did not register")
+        def learned_everywhere():
+            return all(len(learned_routes(az)) == TS_NUM for az in testbed.azs)
+        try:
+            wait_until(learned_everywhere, timeout=30)
+        except AssertionError:
+            print(f"\n!! the AZs did not learn each other's subnet over {TS_NUM} paths within "
+                  "30 s; the output below shows how far they got (see the controller logs)")
 
-        heading("IC SB Availability_Zone (both AZs registered)")
-        print(testbed.ic_sbctl("--columns=_uuid,name", "list", "Availability_Zone"))
+        heading("ovn-ic-sbctl show: the AZs and their gateways")
+        print(testbed.ic_sbctl("show"))
+        heading("IC SB Port_Binding: each AZ's port on each transit switch, link address")
+        print(testbed.ic_sbctl("--format=table", "--columns=logical_port,transit_switch,address",
+                               "list", "Port_Binding"))
+        for az in testbed.azs:
+            heading(f"{az.name}: ovn-nbctl show {ROUTER} (link ports, addresses, gateways)")
+            print(az.nbctl("show", ROUTER))
+            heading(f"{az.name}: ovn-nbctl lr-route-list {ROUTER} (learned ECMP routes)")
+            print(az.nbctl("lr-route-list", ROUTER))
         for controller in controllers:
             heading(f"{controller.az.name}: state and a few metrics")
             state = "active" if controller.metric("ovn_ic_controller_lock_held") == 1 else "standby"
@@ -74,7 +100,8 @@ def main() -> int:
             for controller in controllers:
                 controller.stop()
             testbed.stop()
-            heading("stopped everything the demo started")
+            shutil.rmtree(workdir, ignore_errors=True)
+            heading("stopped everything the demo started and removed its work dir")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import ovs.poller
 import tenacity
 
 from .. import logs
-from . import schema
+from . import rowcache, schema
 
 log = logs.get("db")
 
@@ -33,6 +33,7 @@ class TrackingIdl(ovs.db.idl.Idl):
 
     def notify(self, event, row, updates=None) -> None:
         self.changed_tables.add(row._table.name)
+        rowcache.mark_changed(row)
 
     def restart_fsm(self) -> None:
         # A new session replaces the replica wholesale, without delete notices.

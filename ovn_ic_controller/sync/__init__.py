@@ -6,9 +6,16 @@ transit switches, their ports, and routes last.
 
 from __future__ import annotations
 
+from .automation import Automation
+from .automation_routes import AutoRoute
 from .az import AvailabilityZone
 from .base import Concern
+from .gateways import Gateways
+from .ports import TransitSwitchPorts
+from .routes import Routes
+from .transit_switches import TransitSwitches
 
 
 def build_concerns() -> list[Concern]:
-    return [AvailabilityZone()]
+    return [AvailabilityZone(), Gateways(), Automation(), AutoRoute(), TransitSwitches(),
+            TransitSwitchPorts(), Routes()]

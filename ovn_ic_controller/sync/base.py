@@ -46,9 +46,15 @@ class Concern:
     reads: Columns = {}
     writes: Columns = {}
     needs_az = True  # computed only once this AZ is registered in the IC SB
+    # A time.monotonic() instant at which plan() wants to run again although no
+    # input changed (e.g. once a peer had time to fix something itself), or None.
+    recheck_at: float | None = None
 
     def plan(self, ctx: Context) -> Plan:
         raise NotImplementedError
+
+    def report(self, metrics: Any) -> None:
+        """Publish what the last plan() found besides row changes (e.g. problems to fix)."""
 
     def input_tables(self) -> set[tuple[str, str]]:
         return {(db, table) for db, tables in self.reads.items() for table in tables}

@@ -459,3 +459,28 @@ def test_prefix_matcher_against_oracle(case: tuple[Prefix, list[Prefix]]) -> Non
     # The list parser feeds the matcher the same entries.
     parsed, invalid = parse_prefix_list(",".join(str(entry) for entry in entries))
     assert (parsed, invalid) == (entries, [])
+
+
+@given(prefix_and_entries(), st.booleans(), st.booleans())
+def test_refusal_reason_against_oracle(
+    case: tuple[Prefix, list[Prefix]], enabled: bool, allow_default: bool
+) -> None:
+    """Disabled, then default-route gating, then link-local, then the deny list."""
+    prefix, entries = case
+    network = oracle_network(prefix.family, prefix.value, prefix.plen)
+    link_local = ipaddress.ip_network("169.254.0.0/16" if prefix.family == 4 else "fe80::/10")
+    if not enabled:
+        expected = REFUSED_DISABLED
+    elif network.prefixlen == 0 and not allow_default:
+        expected = REFUSED_DEFAULT
+    elif network.subnet_of(link_local):
+        expected = REFUSED_LINK_LOCAL
+    elif any(entry.family == prefix.family
+             and network.subnet_of(oracle_network(entry.family, entry.value, entry.plen))
+             for entry in entries):
+        expected = REFUSED_BLACKLIST
+    else:
+        expected = None
+    reason = refusal_reason(prefix, enabled=enabled, allow_default=allow_default,
+                            matcher=PrefixMatcher(entries))
+    assert reason == expected

@@ -1,0 +1,189 @@
+"""``show``: the interconnection as this AZ sees it, from the databases alone.
+
+What the seed shows with ``ovn-ic-sbctl show`` and ``ovn-nbctl lr-route-list``:
+every AZ with its gateways (and their encaps), transit-switch ports (every
+port, not only those bound to a gateway) and advertised routes; this AZ's
+learned routes grouped by prefix, so that ECMP groups show as one prefix with
+several next hops; route conflicts, recomputed from the databases with the
+automation's own functions (a conflict is denied when both of its prefixes are
+in this AZ's ic-route-blacklist); and whether a controller is active (holds the
+ovn_ic lock, which ``show`` requests for the moment it runs).
+
+JSON keys (``--format json``), stable; lists are sorted, absent values are ""::
+
+    az                  this AZ's name ("" when unknown)
+    enable_ic           the configuration's enable-ic
+    ovn_ic_lock         "held" (some instance is active) or "free" (none is)
+    availability_zones  [{name, this_az, gateways: [{name, hostname,
+                          encaps: [{type, ip, options}]}],
+                          ports: [{name, transit_switch, tunnel_key, address, gateway}],
+                          routes: [{prefix, nexthop, origin, transit_switch, route_table}]}]
+    learned_routes      [{router, route_table, prefix, ecmp,
+                          nexthops: [{nexthop, from_az}]}]
+    conflicts           [{local, remote, az, denied}]
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections import defaultdict
+from typing import Any
+
+from . import logs
+from .commands import open_databases
+from .config import Config
+from .daemon import LOCK_NAME
+from .sync.automation import Findings, cluster_router
+from .sync.automation_routes import AutoRoute, advertised_conflicts, local_subnets
+from .sync.base import Context, columns, merge_columns
+from .sync.leave import own_az_name
+from .sync.routes_view import LEARNED_ROUTE_KEY
+
+log = logs.get("show")
+
+NB, SB, IC_SB = "nb", "sb", "ic_sb"
+SHOWN = {
+    NB: columns(NB_Global="name options", Logical_Router="name static_routes",
+                Logical_Router_Static_Route="ip_prefix nexthop route_table external_ids"),
+    SB: columns(SB_Global="options"),  # only for the lock; the smallest table there is
+    IC_SB: columns(Availability_Zone="name",
+                   Gateway="name hostname availability_zone encaps",
+                   Encap="type ip options",
+                   Port_Binding="logical_port transit_switch tunnel_key address gateway "
+                                "availability_zone",
+                   Route="availability_zone transit_switch ip_prefix nexthop origin "
+                         "route_table"),
+}
+WANTED = merge_columns([AutoRoute(), types.SimpleNamespace(reads=SHOWN, writes={})])
+
+
+def show(config: Config, *, fmt: str, timeout: float) -> int:
+    """Print the state; the ovn_ic lock is requested only to learn whether it is held."""
+    with open_databases(config, WANTED, timeout, lock=True) as dbs:
+        dbs.connect()
+        lock = "free" if dbs.lock_is_free(SB) else "held"
+        doc = gather(Context(config=config, tables=dbs.tables()), lock)
+    print(json.dumps(doc, indent=2, sort_keys=True) if fmt == "json" else render(doc))
+    return 0
+
+
+def gather(ctx: Context, lock: str) -> dict:
+    """The JSON document described in the module docstring."""
+    own = own_az_name(ctx)
+    # The automation's conflict functions read this AZ from the context, as in the daemon.
+    ctx.az_name = own
+    ctx.az = next((az for az in ctx.rows(IC_SB, "Availability_Zone") if az.name == own), None)
+    zones = {az.uuid: {"name": az.name, "this_az": az.name == own, "gateways": [],
+                       "ports": [], "routes": []}
+             for az in ctx.rows(IC_SB, "Availability_Zone")}
+    for gateway in ctx.rows(IC_SB, "Gateway"):
+        encaps = [{"type": e.type, "ip": e.ip, "options": dict(e.options)}
+                  for e in gateway.encaps]
+        _zone(zones, gateway)["gateways"].append(
+            {"name": gateway.name, "hostname": gateway.hostname,
+             "encaps": sorted(encaps, key=lambda e: (e["type"], e["ip"]))})
+    for port in ctx.rows(IC_SB, "Port_Binding"):
+        _zone(zones, port)["ports"].append(
+            {"name": port.logical_port, "transit_switch": port.transit_switch,
+             "tunnel_key": port.tunnel_key, "address": port.address, "gateway": port.gateway})
+    for route in ctx.rows(IC_SB, "Route"):
+        _zone(zones, route)["routes"].append(
+            {"prefix": route.ip_prefix, "nexthop": route.nexthop, "origin": route.origin,
+             "transit_switch": route.transit_switch, "route_table": route.route_table})
+    for zone in zones.values():
+        zone["gateways"].sort(key=lambda g: g["name"])
+        zone["ports"].sort(key=lambda p: (p["transit_switch"], p["name"]))
+        zone["routes"].sort(key=lambda r: (r["transit_switch"], r["route_table"],
+                                           r["prefix"], r["nexthop"]))
+    return {"az": own, "enable_ic": ctx.config.enable_ic, "ovn_ic_lock": lock,
+            "availability_zones": sorted(zones.values(), key=lambda z: z["name"]),
+            "learned_routes": _learned_routes(ctx), "conflicts": _conflicts(ctx)}
+
+
+def _zone(zones: dict, row: Any) -> dict:
+    return zones[row.availability_zone.uuid]
+
+
+def _learned_routes(ctx: Context) -> list[dict]:
+    """This AZ's learned routes, one entry per (router, table, prefix): ECMP shows as several
+    next hops, each with the AZ it was learned from (via the IC SB Route it names)."""
+    origin_az = {str(route.uuid): route.availability_zone.name
+                 for route in ctx.rows(IC_SB, "Route")}
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for router in ctx.rows(NB, "Logical_Router"):
+        for route in router.static_routes:
+            source = route.external_ids.get(LEARNED_ROUTE_KEY)
+            if source is None:
+                continue
+            groups[(router.name, route.route_table, route.ip_prefix)].append(
+                {"nexthop": route.nexthop, "from_az": origin_az.get(source, "")})
+    return [{"router": router, "route_table": table, "prefix": prefix,
+             "ecmp": len(hops) > 1,
+             "nexthops": sorted(hops, key=lambda h: (h["nexthop"], h["from_az"]))}
+            for (router, table, prefix), hops in sorted(groups.items())]
+
+
+def _conflicts(ctx: Context) -> list[dict]:
+    """Local subnets overlapping other AZs' prefixes, as the automation computes them."""
+    router = cluster_router(ctx, Findings(log))
+    global_row = next(iter(ctx.rows(NB, "NB_Global")), None)
+    if ctx.az is None or router is None or global_row is None:
+        return []
+    blacklist = set(global_row.options.get("ic-route-blacklist", "").split(","))
+    return [{"local": c.local, "remote": c.remote, "az": c.az,
+             "denied": {c.local, c.remote} <= blacklist}
+            for c in sorted(advertised_conflicts(ctx, local_subnets(ctx, router)))]
+
+
+def render(doc: dict) -> str:
+    """The document as indented text, in the manner of ovn-ic-sbctl show."""
+    lines = []
+    for zone in doc["availability_zones"]:
+        lines.append(f"availability-zone {zone['name']}"
+                     + (" (this AZ)" if zone["this_az"] else ""))
+        for gateway in zone["gateways"]:
+            lines += [f"    gateway {gateway['name']}",
+                      f"        hostname: {gateway['hostname'] or '(none)'}"]
+            for encap in gateway["encaps"]:
+                options = ",".join(f"{k}={v}" for k, v in sorted(encap["options"].items()))
+                lines.append(f"        encap: {encap['type']} {encap['ip']}"
+                             + (f" ({options})" if options else ""))
+        for port in zone["ports"]:
+            lines += [f"    port {port['name']}",
+                      f"        transit switch: {port['transit_switch']}",
+                      f"        tunnel key: {port['tunnel_key']}",
+                      f"        address: {port['address'] or '(none)'}",
+                      f"        gateway: {port['gateway'] or '(none)'}"]
+        if zone["routes"]:
+            lines.append(f"    advertised routes: {len(zone['routes'])}")
+            lines += [f"        {r['prefix']} via {r['nexthop']} on {r['transit_switch']}"
+                      f" ({r['origin']}{_table(r['route_table'])})" for r in zone["routes"]]
+    if not doc["availability_zones"]:
+        lines.append("no availability zone is registered in the IC SB")
+    lines.append("")
+    lines.append(f"learned routes of {doc['az'] or '(this AZ has no name)'}:"
+                 + ("" if doc["learned_routes"] else " none"))
+    router = None
+    for group in doc["learned_routes"]:
+        if group["router"] != router:
+            router = group["router"]
+            lines.append(f"    router {router}")
+        hops = ", ".join(f"{h['nexthop']} (from {h['from_az'] or 'unknown AZ'})"
+                         for h in group["nexthops"])
+        lines.append(f"        {group['prefix']}{_table(group['route_table'])} via {hops}"
+                     + (" [ecmp]" if group["ecmp"] else ""))
+    lines.append("")
+    lines.append("conflicts:" + ("" if doc["conflicts"] else " none"))
+    lines += [f"    local {c['local']} overlaps {c['remote']} from {c['az']}: "
+              + ("deny-listed" if c["denied"] else "reported only") for c in doc["conflicts"]]
+    lines.append("")
+    lines.append(f"enable-ic: {'true' if doc['enable_ic'] else 'false'}")
+    lines.append(f"{LOCK_NAME} lock: " + ("held: a controller instance is active"
+                                          if doc["ovn_ic_lock"] == "held"
+                                          else "free: no controller instance is active"))
+    return "\n".join(lines)
+
+
+def _table(route_table: str) -> str:
+    return f", table {route_table}" if route_table else ""

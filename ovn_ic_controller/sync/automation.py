@@ -1,0 +1,212 @@
+"""Automation from controller.conf: transit switches, link ports and gateway chassis.
+
+Engagement rule: all automation (this concern and ``auto_route``) acts only
+while the local NB has a Logical_Router named ``cluster-router`` (default
+``ovn-cluster``).  Without one the daemon behaves exactly like OVN's ovn-ic and
+creates no transit switch, port, gateway row or route option.  Several routers
+with that name: the one with the lowest UUID is used, with a warning.  If the
+router goes away later, what the automation made stays as it is (its router
+ports go with the router); ``reset`` removes the rest.
+
+Once engaged, every pass keeps in place, writing only differences:
+
+- IC NB: ``ts``, ``ts1`` … ``ts<ts-num - 1>``.  A missing one is created with
+  ``external_ids:subnet`` (169.254.(100+i).0/24, plus fe80:a9fe:<hex(100+i)>::/112
+  with ``link-ipv6``) and OWNER_KEY; a concurrent create by another AZ only
+  fails that transaction, and the next pass finds the switch.  An existing
+  switch's ``subnet`` is honoured (e.g. Kube-OVN's), a missing one means the
+  default.  A switch beyond ``ts-num`` is deleted only when this AZ created it
+  and no AZ has a port on it any more.
+- local NB, per switch once its mirror (the NB switch with
+  ``other_config:interconn-ts``) exists: LRP ``<az>-<ts>`` on the cluster
+  router and LSP ``<ts>-<az>`` in one transaction, link addresses from
+  ``link_addresses`` (kept across restarts), and one Gateway_Chassis per
+  ``gw-nodes`` chassis, rotated left by the switch index.  Ports on switches
+  beyond ``ts-num`` are removed.  Ports are created even while no gateway
+  chassis resolves, so they exist (and routes are exchanged) before gateways
+  come up; the Gateway_Chassis rows follow the chassis.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .. import logs
+from ..db.plan import Plan
+from ..db.values import is_true
+from .automation_ports import PortPlanner, Topology, mirror_switches
+from .base import Concern, Context, columns
+from .link_addresses import default_subnets, parse_subnets
+from .markers import OWNER_KEY
+
+log = logs.get("sync.automation")
+
+NB, SB, IC_NB, IC_SB = "nb", "sb", "ic_nb", "ic_sb"
+_SWITCH_NAME = re.compile(r"ts([1-9][0-9]*)?")
+
+
+class Findings:
+    """Logs a finding when it appears, not again on every recompute while it persists."""
+
+    def __init__(self, logger) -> None:
+        self.logger = logger
+        self._logged: set[tuple] = set()
+        self._current: set[tuple] = set()
+
+    def __call__(self, level: str, event: str, **fields: str) -> None:
+        key = (event, tuple(sorted(fields.items())))
+        self._current.add(key)
+        if key not in self._logged:
+            getattr(self.logger, level)(event, **fields)
+
+    def settle(self) -> None:
+        """End of a pass: findings not seen again are forgotten, so a recurrence is logged."""
+        self._logged, self._current = self._current, set()
+
+
+def cluster_router(ctx: Context, findings: Findings) -> Any | None:
+    """The router named ``cluster-router``, or None: then no automation at all."""
+    name = ctx.config.cluster_router
+    routers = sorted((lr for lr in ctx.rows(NB, "Logical_Router") if lr.name == name),
+                     key=lambda lr: str(lr.uuid))
+    if len(routers) > 1:
+        findings("warning", "automation.router_ambiguous", router=name,
+                 rows=",".join(str(lr.uuid) for lr in routers),
+                 reason="several routers have this name; using the lowest UUID")
+    return routers[0] if routers else None
+
+
+def switch_names(count: int) -> list[str]:
+    return ["ts"] + [f"ts{index}" for index in range(1, count)]
+
+
+def switch_index(name: str) -> int | None:
+    """0 for ``ts``, i for ``ts<i>``, None for names this daemon never creates."""
+    match = _SWITCH_NAME.fullmatch(name)
+    if match is None:
+        return None
+    return int(match.group(1) or 0)
+
+
+def resolve_gateways(ctx: Context, findings: Findings) -> list[str]:
+    """Chassis names for ``gw-nodes``, in order: by chassis name, else by unique hostname;
+    never the ``is-remote`` mirrors of other AZs' gateways."""
+    local = [chassis for chassis in ctx.rows(SB, "Chassis")
+             if not is_true(chassis.other_config.get("is-remote"))]
+    names = {chassis.name for chassis in local}
+    resolved: list[str] = []
+    for entry in ctx.config.gw_nodes:
+        if entry in names:
+            chassis = entry
+        else:
+            matches = sorted(chassis.name for chassis in local if chassis.hostname == entry)
+            if len(matches) != 1:
+                findings("warning", "automation.gateway_unresolved", gw_node=entry,
+                         matches=",".join(matches),
+                         reason="no local chassis has this name or hostname" if not matches
+                         else "several chassis have this hostname; name one of them")
+                continue
+            chassis = matches[0]
+        if chassis not in resolved:
+            resolved.append(chassis)
+    return resolved
+
+
+def rotated(items: list[str], index: int) -> list[str]:
+    """``items`` rotated left by ``index``: switch i prefers gateway i (mod the count)."""
+    if not items:
+        return []
+    shift = index % len(items)
+    return items[shift:] + items[:shift]
+
+
+class Automation(Concern):
+    name = "automation"
+    reads = {
+        NB: columns(Logical_Router="name ports",
+                    Logical_Router_Port="name mac networks gateway_chassis external_ids",
+                    Gateway_Chassis="name chassis_name priority",
+                    Logical_Switch="name ports other_config",
+                    Logical_Switch_Port="name type addresses options external_ids"),
+        SB: columns(Chassis="name hostname other_config"),
+        IC_NB: columns(Transit_Switch="name external_ids"),
+        IC_SB: columns(Availability_Zone="name",
+                       Port_Binding="logical_port transit_switch availability_zone address"),
+    }
+    writes = {
+        NB: columns(Logical_Router="ports",
+                    Logical_Router_Port="name mac networks gateway_chassis external_ids",
+                    Gateway_Chassis="name chassis_name priority external_ids",
+                    Logical_Switch="ports",
+                    Logical_Switch_Port="name type addresses options external_ids"),
+        IC_NB: columns(Transit_Switch="name external_ids"),
+    }
+
+    def __init__(self) -> None:
+        self.findings = Findings(log)
+        self.engaged: bool | None = None
+
+    def plan(self, ctx: Context) -> Plan:
+        plan = Plan(self.name)
+        router = cluster_router(ctx, self.findings)
+        self._note_engagement(ctx, router)
+        if router is not None:
+            plan.comment(NB, f"automation for AZ {ctx.az_name}")
+            wanted = switch_names(ctx.config.ts_num)
+            switches = {ts.name: ts for ts in ctx.rows(IC_NB, "Transit_Switch")}
+            self._plan_transit_switches(ctx, plan, wanted, switches)
+            self._plan_ports(ctx, plan, router, wanted, switches)
+        self.findings.settle()
+        return plan
+
+    def _note_engagement(self, ctx: Context, router: Any | None) -> None:
+        engaged = router is not None
+        if engaged != self.engaged:
+            self.engaged = engaged
+            log.info("automation.engaged" if engaged else "automation.idle",
+                     router=ctx.config.cluster_router,
+                     reason="the cluster router exists" if engaged else
+                     "no router named cluster-router: behaving as plain ovn-ic")
+
+    def _plan_transit_switches(self, ctx: Context, plan: Plan, wanted: list[str],
+                               switches: dict[str, Any]) -> None:
+        for index, name in enumerate(wanted):
+            if name not in switches:
+                subnet = default_subnets(index, ctx.config.link_ipv6)
+                log.info("automation.switch_created", transit_switch=name, subnet=subnet)
+                plan.insert(IC_NB, "Transit_Switch", name=name,
+                            external_ids={"subnet": subnet, OWNER_KEY: ctx.az_name})
+        in_use = {pb.transit_switch for pb in ctx.rows(IC_SB, "Port_Binding")}
+        mirrors = mirror_switches(ctx)
+        for name, ts in switches.items():
+            index = switch_index(name)
+            if (index is None or index < ctx.config.ts_num or name in in_use
+                    or ts.external_ids.get(OWNER_KEY) != ctx.az_name):
+                continue
+            if any(OWNER_KEY in lsp.external_ids for lsp in
+                   (mirrors[name].ports if name in mirrors else ())):
+                continue  # our own port goes first, in this pass
+            log.info("automation.switch_deleted", transit_switch=name,
+                     reason="beyond ts-num, created by this AZ, and no AZ has a port on it")
+            plan.delete(IC_NB, "Transit_Switch", ts.uuid)
+
+    def _plan_ports(self, ctx: Context, plan: Plan, router: Any, wanted: list[str],
+                    switches: dict[str, Any]) -> None:
+        ports = PortPlanner(Topology(ctx, router), plan, self.findings)
+        gateways = resolve_gateways(ctx, self.findings)
+        for index, name in enumerate(wanted):
+            switch = switches.get(name)
+            if switch is None:
+                continue
+            text = switch.external_ids.get("subnet") or default_subnets(index,
+                                                                       ctx.config.link_ipv6)
+            networks = parse_subnets(text)
+            if networks is None:
+                self.findings("warning", "automation.bad_subnet", transit_switch=name,
+                              row=str(switch.uuid), subnet=text,
+                              reason="external_ids:subnet must be CIDRs, at most one per "
+                                     "family; no port on this switch")
+                continue
+            ports.ensure(name, networks, rotated(gateways, index))
+        ports.remove_except(set(wanted))

@@ -1,0 +1,182 @@
+"""Leaving the interconnection: what enable-ic=false, ``leave`` and ``reset`` remove.
+
+Pure functions from a Context to Plans, shared by the daemon and the one-shot
+commands, so what ``--dry-run`` prints is what the daemon does.
+
+The local part (this AZ's NB and SB) removes only what an IC controller made:
+
+- learned routes (``external_ids:ic-learned-route``), on every router;
+- the NB_Global options the automation manages (those listed under
+  ``MANAGED_OPTIONS_KEY``) and that list; ``NB_Global.name`` and an
+  operator's options stay;
+- rows the automation marked with ``OWNER_KEY``: router ports (their
+  Gateway_Chassis go with them), switch ports, and Gateway_Chassis;
+- transit-switch mirrors (``other_config:interconn-ts``), every one, with the
+  remote ports on them; a mirror that also holds a port we did not create
+  (an operator's, as in manual mode) stays, with that port, and loses only
+  the remote and marked ports;
+- remote gateway chassis (``other_config:is-remote``) in the SB.
+
+The IC SB part deletes one AZ's Route, Port_Binding and Gateway rows and its
+Availability_Zone row in one transaction, as their strong references demand.
+The shared IC NB (transit switches) is never touched.
+
+Order: ``Leave.plan`` yields the IC SB part only once the local part has
+nothing left to do.  The daemon commits all databases of one iteration
+together, so leaving takes two iterations: first learned routes, options,
+ports and mirrors go (learning has already stopped: no other concern runs
+while enable-ic is false), then, once the NB shows that, this AZ's IC SB rows
+go and peers withdraw what they learned from us.  A failure in either step
+is retried from the state the replicas then show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import logs
+from ..db.plan import Plan
+from ..db.values import is_true
+from .az import nb_global
+from .base import Concern, Context, columns
+from .markers import MANAGED_OPTIONS_KEY, OWNER_KEY
+from .routes_view import LEARNED_ROUTE_KEY
+from .transit_switches import INTERCONN_TS
+
+log = logs.get("sync.leave")
+
+NB, SB, IC_SB = "nb", "sb", "ic_sb"
+AZ_ROWS = ("Route", "Port_Binding", "Gateway")  # each holds a strong reference to its AZ
+
+
+def own_az_name(ctx: Context) -> str:
+    """This AZ's name even while disabled: the configured one, else NB_Global.name."""
+    if ctx.config.az_name:
+        return ctx.config.az_name
+    global_row = nb_global(ctx)
+    return global_row.name if global_row is not None else ""
+
+
+def is_ours(row: Any) -> bool:
+    return OWNER_KEY in row.external_ids
+
+
+def local_plan(ctx: Context) -> Plan:
+    """Remove from the local NB and SB everything an IC controller made (module docstring)."""
+    plan = Plan("leave")
+    _remove_learned_routes(ctx, plan)
+    _remove_our_options(ctx, plan)
+    deleted_switches = _remove_mirrors(ctx, plan)
+    _remove_marked_ports(ctx, plan, deleted_switches)
+    _remove_remote_chassis(ctx, plan)
+    for db in plan.databases():
+        plan.comment(db, "leave: remove interconnection state")
+    return plan
+
+
+def withdrawal_plan(ctx: Context, az_name: str) -> Plan:
+    """Delete AZ ``az_name``'s rows from the IC SB, all in one transaction."""
+    plan = Plan("leave")
+    zone = next((az for az in ctx.rows(IC_SB, "Availability_Zone") if az.name == az_name), None)
+    if zone is None:
+        return plan
+    for table in AZ_ROWS:
+        for row in ctx.rows(IC_SB, table):
+            if row.availability_zone.uuid == zone.uuid:
+                plan.delete(IC_SB, table, row.uuid)
+    plan.delete(IC_SB, "Availability_Zone", zone.uuid)
+    plan.comment(IC_SB, f"withdraw AZ {az_name}")
+    return plan
+
+
+class Leave(Concern):
+    """The next step of leaving; the daemon runs it only while enable-ic is false.
+
+    The daemon passes only the replicas it is connected to: without the IC SB
+    the local part still proceeds, and the IC SB part waits for it.
+    """
+
+    name = "leave"
+    needs_az = False
+    reads = {NB: columns(NB_Global="name options external_ids",
+                         Logical_Router="name ports static_routes",
+                         Logical_Router_Port="name external_ids gateway_chassis",
+                         Gateway_Chassis="name external_ids",
+                         Logical_Switch="name ports other_config",
+                         Logical_Switch_Port="name type external_ids",
+                         Logical_Router_Static_Route="ip_prefix nexthop external_ids"),
+             SB: columns(Chassis="name other_config"),
+             IC_SB: columns(Availability_Zone="name", Gateway="availability_zone name",
+                            Port_Binding="availability_zone logical_port",
+                            Route="availability_zone ip_prefix nexthop")}
+    writes = {NB: columns(NB_Global="options external_ids", Logical_Router="ports static_routes",
+                          Logical_Router_Port="gateway_chassis", Logical_Switch="ports")}
+
+    def plan(self, ctx: Context) -> Plan:
+        plan = local_plan(ctx)
+        return plan or withdrawal_plan(ctx, own_az_name(ctx))
+
+
+# ---------------------------------------------------------------- local part
+def _remove_learned_routes(ctx: Context, plan: Plan) -> None:
+    for router in ctx.rows(NB, "Logical_Router"):
+        for route in router.static_routes:
+            if LEARNED_ROUTE_KEY in route.external_ids:
+                plan.delvalue(NB, "Logical_Router", router.uuid, "static_routes", route.uuid)
+
+
+def _remove_our_options(ctx: Context, plan: Plan) -> None:
+    global_row = nb_global(ctx)
+    if global_row is None:
+        return
+    managed = global_row.external_ids.get(MANAGED_OPTIONS_KEY, "")
+    for key in filter(None, (key.strip() for key in managed.split(","))):
+        if key in global_row.options:
+            plan.delkey(NB, "NB_Global", global_row.uuid, "options", key)
+    if MANAGED_OPTIONS_KEY in global_row.external_ids:
+        plan.delkey(NB, "NB_Global", global_row.uuid, "external_ids", MANAGED_OPTIONS_KEY)
+
+
+def _remove_mirrors(ctx: Context, plan: Plan) -> set[Any]:
+    """Delete the transit-switch mirrors; return the UUIDs of those deleted."""
+    deleted = set()
+    for switch in ctx.rows(NB, "Logical_Switch"):
+        if INTERCONN_TS not in switch.other_config:
+            continue
+        foreign = sorted(port.name for port in switch.ports
+                         if port.type != "remote" and not is_ours(port))
+        if not foreign:
+            plan.delete(NB, "Logical_Switch", switch.uuid)
+            deleted.add(switch.uuid)
+            continue
+        log.info("leave.mirror_kept", switch=switch.name, ports_not_ours=foreign,
+                 message="this transit-switch mirror holds ports we did not create: "
+                         "it stays, only remote and marked ports leave it")
+        for port in switch.ports:
+            if port.type == "remote":
+                plan.delvalue(NB, "Logical_Switch", switch.uuid, "ports", port.uuid)
+    return deleted
+
+
+def _remove_marked_ports(ctx: Context, plan: Plan, deleted_switches: set[Any]) -> None:
+    for switch in ctx.rows(NB, "Logical_Switch"):
+        if switch.uuid in deleted_switches:
+            continue
+        for port in switch.ports:
+            if is_ours(port):
+                plan.delvalue(NB, "Logical_Switch", switch.uuid, "ports", port.uuid)
+    for router in ctx.rows(NB, "Logical_Router"):
+        for port in router.ports:
+            if is_ours(port):
+                plan.delvalue(NB, "Logical_Router", router.uuid, "ports", port.uuid)
+                continue  # its Gateway_Chassis rows go with it
+            for chassis in port.gateway_chassis:
+                if is_ours(chassis):
+                    plan.delvalue(NB, "Logical_Router_Port", port.uuid, "gateway_chassis",
+                                  chassis.uuid)
+
+
+def _remove_remote_chassis(ctx: Context, plan: Plan) -> None:
+    for chassis in ctx.rows(SB, "Chassis"):
+        if is_true(chassis.other_config.get("is-remote")):
+            plan.delete(SB, "Chassis", chassis.uuid)

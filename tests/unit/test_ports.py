@@ -1,0 +1,420 @@
+"""The transit-switch ports concern's decisions (spec §5, Q11, Q12), on plain data.
+
+``World`` is a tiny fake of the four replicas that can also apply a plan, so
+each scenario can check that planning again over the result changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+
+import pytest
+from fakes import context, row
+from structlog.testing import capture_logs
+
+from ovn_ic_controller.db.plan import NewRow
+from ovn_ic_controller.sync.ports import TransitSwitchPorts
+
+ADDRESS = "aa:aa:aa:aa:aa:01 169.254.100.1/24 2001:db8:1::1/64"
+ROUTER_ID = uuidlib.UUID("6d5f0c8e-0b7a-4a0c-9a53-1f6f2a0c1d11")
+TABLES = {
+    "nb": ("Logical_Switch", "Logical_Switch_Port"),
+    "sb": ("Port_Binding", "Datapath_Binding", "Chassis"),
+    "ic_nb": ("Transit_Switch",),
+    "ic_sb": ("Availability_Zone", "Port_Binding"),
+}
+
+# Columns an insert may leave out, with the value OVSDB then gives them.
+INSERT_DEFAULTS = {
+    ("nb", "Logical_Switch_Port"): {"addresses": [], "options": {}},
+    ("ic_sb", "Port_Binding"): {"address": "", "gateway": "", "external_ids": {}},
+}
+
+
+class World:
+    """Fake replicas of one AZ (az1) plus the IC databases."""
+
+    def __init__(self) -> None:
+        self.tables = {db: {table: [] for table in names} for db, names in TABLES.items()}
+        self.az = self.add("ic_sb", "Availability_Zone", name="az1")
+        self.peer_az = self.add("ic_sb", "Availability_Zone", name="az2")
+
+    def add(self, db, table, **columns):
+        new = row(**columns)
+        self.tables[db][table].append(new)
+        return new
+
+    def find(self, db, table, **match):
+        return [r for r in self.tables[db][table]
+                if all(getattr(r, key) == value for key, value in match.items())]
+
+    def one(self, db, table, **match):
+        (found,) = self.find(db, table, **match)
+        return found
+
+    def ctx(self):
+        return context(az_name="az1", az=self.az, **self.tables)
+
+    # ----------------------------------------------------------- topology
+    def transit_switch(self, name="ts1", in_nb=True):
+        self.add("ic_nb", "Transit_Switch", name=name)
+        if in_nb:
+            return self.add("nb", "Logical_Switch", name=name, ports=[],
+                            other_config={"interconn-ts": name, "requested-tnl-key": "16711682"})
+        return None
+
+    def router_port(self, switch, name="lsp1", lrp="lrp1", address=ADDRESS, gateway=None,
+                    options=None, northd=True):
+        """A router LSP on ``switch`` and, with ``northd``, the SB rows northd makes."""
+        lsp = self.add("nb", "Logical_Switch_Port", name=name, type="router", addresses=["router"],
+                       options={"router-port": lrp, **(options or {})})
+        switch.ports.append(lsp)
+        if northd:
+            datapath = self.add("sb", "Datapath_Binding",
+                                external_ids={"logical-router": str(ROUTER_ID)})
+            self.add("sb", "Port_Binding", logical_port=name, options={"peer": lrp},
+                     mac=["router"], chassis=[], datapath=datapath)
+            self.add("sb", "Port_Binding", logical_port=lrp, options={"peer": name},
+                     mac=[address] if address else [], chassis=[], datapath=datapath)
+            if gateway is not None:
+                chassis = self.chassis(gateway)
+                self.add("sb", "Port_Binding", logical_port=f"cr-{lrp}", options={},
+                         mac=[], chassis=[chassis], datapath=datapath)
+        return lsp
+
+    def chassis(self, name):
+        return self.add("sb", "Chassis", name=name)
+
+    def binding(self, name, az=None, ts="ts1", key=1, address=ADDRESS, gateway="",
+                external_ids=None):
+        return self.add("ic_sb", "Port_Binding", logical_port=name, transit_switch=ts,
+                        availability_zone=az or self.peer_az, tunnel_key=key, address=address,
+                        gateway=gateway, external_ids=external_ids or {})
+
+    def northd_binds_remote_ports(self):
+        """What northd does after we create remote LSPs: an SB binding each."""
+        for lsp in self.find("nb", "Logical_Switch_Port", type="remote"):
+            if not self.find("sb", "Port_Binding", logical_port=lsp.name):
+                self.add("sb", "Port_Binding", logical_port=lsp.name, options={}, mac=[],
+                         chassis=[], datapath=None)
+
+    # --------------------------------------------------------------- apply
+    def apply(self, plan):
+        """Apply ``plan`` as OVSDB would (references resolved to rows)."""
+        inserted = {}
+
+        def resolve(value, db):
+            if isinstance(value, NewRow):
+                return inserted[value]
+            if isinstance(value, uuidlib.UUID):
+                return self._by_uuid(db, value) or value
+            if isinstance(value, list):
+                return [resolve(item, db) for item in value]
+            if isinstance(value, dict):
+                return dict(value)
+            return value
+
+        for op in plan.ops:
+            if op.kind == "insert":
+                values = {**INSERT_DEFAULTS[op.db, op.table],
+                          **{k: resolve(v, op.db) for k, v in op.value.items()}}
+                inserted[op.target] = self.add(op.db, op.table, **values)
+                continue
+            target = (inserted[op.target] if isinstance(op.target, NewRow)
+                      else self._by_uuid(op.db, op.target))
+            if op.kind == "set":
+                setattr(target, op.column, resolve(op.value, op.db))
+            elif op.kind == "setkey":
+                getattr(target, op.column)[op.key] = op.value
+            elif op.kind == "addvalue":
+                getattr(target, op.column).append(resolve(op.value, op.db))
+            elif op.kind == "delvalue":
+                column = getattr(target, op.column)
+                column.remove(resolve(op.value, op.db))
+                if op.table == "Logical_Switch":  # LSPs are non-root: collected
+                    self.tables["nb"]["Logical_Switch_Port"].remove(resolve(op.value, op.db))
+            elif op.kind == "delete":
+                self.tables[op.db][op.table].remove(target)
+            else:
+                raise AssertionError(f"unexpected op {op}")
+
+    def _by_uuid(self, db, uuid):
+        return next((r for rows in self.tables[db].values() for r in rows if r.uuid == uuid),
+                    None)
+
+
+def converge(world, concern, rounds=3):
+    """Plan and apply until nothing changes; fail if it never settles."""
+    for _ in range(rounds):
+        plan = concern.plan(world.ctx())
+        if not plan:
+            return
+        world.apply(plan)
+        world.northd_binds_remote_ports()
+    raise AssertionError(f"still changing after {rounds} rounds: {plan.ops}")
+
+
+def kinds(plan):
+    return [(op.kind, op.db, op.table) for op in plan.ops]
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+@pytest.fixture
+def concern():
+    return TransitSwitchPorts()
+
+
+# ------------------------------------------------------------- local ports
+def test_router_port_is_published_with_address_gateway_and_router(world, concern):
+    ts1 = world.transit_switch()
+    lsp = world.router_port(ts1, gateway="gw1")
+    plan = concern.plan(world.ctx())
+    assert kinds(plan) == [("insert", "ic_sb", "Port_Binding")]
+    assert plan.ops[0].value == {
+        "availability_zone": world.az.uuid, "transit_switch": "ts1", "logical_port": "lsp1",
+        "tunnel_key": 1, "address": ADDRESS, "gateway": "gw1",
+        "external_ids": {"router-id": str(ROUTER_ID)}}
+    world.apply(plan)
+    # The key goes back to NB only once the binding is committed.
+    assert concern.plan(world.ctx()).ops[0].value == "1"
+    converge(world, concern)
+    assert lsp.options["requested-tnl-key"] == "1"
+
+
+def test_published_port_follows_address_gateway_and_router_changes(world, concern):
+    ts1 = world.transit_switch()
+    world.router_port(ts1, gateway="gw2", options={"requested-tnl-key": "7"})
+    published = world.binding("lsp1", az=world.az, key=7, address="aa:aa:aa:aa:aa:09",
+                              gateway="gw1", external_ids={"router-id": str(uuidlib.uuid4())})
+    converge(world, concern)
+    assert (published.address, published.gateway) == (ADDRESS, "gw2")
+    assert published.external_ids == {"router-id": str(ROUTER_ID)}
+
+
+def test_lost_peer_clears_address_and_gateway_and_keeps_router_id(world, concern):
+    ts1 = world.transit_switch()
+    world.router_port(ts1, northd=False, options={"requested-tnl-key": "1"})
+    world.add("sb", "Port_Binding", logical_port="lsp1", options={}, mac=["router"],
+              chassis=[], datapath=None)
+    published = world.binding("lsp1", az=world.az, gateway="gw1",
+                              external_ids={"router-id": str(ROUTER_ID)})
+    with capture_logs() as logs:
+        converge(world, concern)
+    assert (published.address, published.gateway) == ("", "")
+    assert published.external_ids == {"router-id": str(ROUTER_ID)}
+    assert any(entry["event"] == "port.router_unknown" for entry in logs)
+
+
+def test_port_without_sb_binding_yet_is_neither_published_nor_withdrawn(world, concern):
+    ts1 = world.transit_switch()
+    world.router_port(ts1, northd=False)
+    assert not concern.plan(world.ctx())
+    world.binding("lsp1", az=world.az)
+    assert not concern.plan(world.ctx())
+
+
+def test_removed_router_port_is_withdrawn(world, concern):
+    world.transit_switch()
+    published = world.binding("lsp1", az=world.az)
+    plan = concern.plan(world.ctx())
+    assert kinds(plan) == [("delete", "ic_sb", "Port_Binding")]
+    assert plan.ops[0].target == published.uuid
+
+
+def test_router_port_without_router_port_option_is_not_published(world, concern):
+    """Q11: not exporting it at all avoids 23.03.1's delete/re-create churn."""
+    ts1 = world.transit_switch()
+    lsp = world.router_port(ts1)
+    del lsp.options["router-port"]
+    assert not concern.plan(world.ctx())
+    world.binding("lsp1", az=world.az)
+    assert kinds(concern.plan(world.ctx())) == [("delete", "ic_sb", "Port_Binding")]
+
+
+def test_bindings_of_vanished_transit_switches_are_deleted(world, concern):
+    """Q12: a binding whose TS left IC NB (or the local NB) is deleted, no lookup of the TS."""
+    world.transit_switch("ts1", in_nb=False)
+    world.binding("on-ts1", az=world.az, ts="ts1")
+    world.binding("on-gone", az=world.az, ts="gone")
+    world.binding("theirs", ts="gone")
+    converge(world, concern)
+    assert [pb.logical_port for pb in world.tables["ic_sb"]["Port_Binding"]] == ["theirs"]
+
+
+def test_non_router_ports_are_ignored(world, concern):
+    ts1 = world.transit_switch()
+    ts1.ports.append(world.add("nb", "Logical_Switch_Port", name="vif", type="",
+                               addresses=[], options={}))
+    assert not concern.plan(world.ctx())
+
+
+def test_name_taken_by_another_az_is_skipped_with_a_warning(world, concern):
+    ts1 = world.transit_switch()
+    world.router_port(ts1)
+    world.binding("lsp1", ts="ts2")
+    with capture_logs() as logs:
+        plan = concern.plan(world.ctx())
+    assert not plan
+    assert [entry["owner"] for entry in logs if entry["event"] == "port.name_taken"] == ["az2"]
+
+
+# ------------------------------------------------------------- tunnel keys
+def test_keys_unique_per_switch_with_one_hint_across_switches(world, concern):
+    ts1, ts2 = world.transit_switch("ts1"), world.transit_switch("ts2")
+    world.binding("theirs", key=1)
+    world.router_port(ts1, name="a1", lrp="lrp-a1")
+    world.router_port(ts1, name="a2", lrp="lrp-a2")
+    world.router_port(ts2, name="b1", lrp="lrp-b1")
+    converge(world, concern)
+    keys = {pb.logical_port: pb.tunnel_key for pb in world.tables["ic_sb"]["Port_Binding"]}
+    assert keys == {"theirs": 1, "a1": 2, "a2": 3, "b1": 4}
+    for lsp in world.find("nb", "Logical_Switch_Port", type="router"):
+        assert lsp.options["requested-tnl-key"] == str(keys[lsp.name])
+
+
+def test_exhausted_keys_skip_the_port(world, concern):
+    ts1 = world.transit_switch()
+    world.router_port(ts1)
+    concern.port_keys.allocate = lambda used: None
+    with capture_logs() as logs:
+        assert not concern.plan(world.ctx())
+    assert any(entry["event"] == "port.keys_exhausted" for entry in logs)
+
+
+# ------------------------------------------------------------ remote ports
+def test_remote_binding_becomes_a_remote_port(world, concern):
+    ts1 = world.transit_switch()
+    world.binding("lsp-az2", key=5)
+    plan = concern.plan(world.ctx())
+    assert kinds(plan) == [("insert", "nb", "Logical_Switch_Port"),
+                           ("addvalue", "nb", "Logical_Switch")]
+    assert plan.ops[0].value == {"name": "lsp-az2", "type": "remote", "up": [True],
+                                 "options": {"requested-tnl-key": "5"},
+                                 "addresses": [ADDRESS]}
+    converge(world, concern)
+    assert [lsp.name for lsp in ts1.ports] == ["lsp-az2"]
+
+
+def test_remote_port_follows_address_and_key(world, concern):
+    ts1 = world.transit_switch()
+    binding = world.binding("lsp-az2", key=5)
+    converge(world, concern)
+    lsp = ts1.ports[0]
+    binding.address, binding.tunnel_key = "aa:aa:aa:aa:aa:02 10.0.0.2/24", 6
+    converge(world, concern)
+    assert (lsp.addresses, lsp.options) == (["aa:aa:aa:aa:aa:02 10.0.0.2/24"],
+                                            {"requested-tnl-key": "6"})
+    binding.address = ""
+    converge(world, concern)
+    assert lsp.addresses == []
+
+
+def test_malformed_address_is_skipped_with_a_warning(world, concern):
+    ts1 = world.transit_switch()
+    binding = world.binding("lsp-az2")
+    converge(world, concern)
+    binding.address = "garbage"
+    with capture_logs() as logs:
+        assert not concern.plan(world.ctx())
+    assert [entry["port"] for entry in logs if entry["event"] == "port.bad_address"] == [
+        "lsp-az2"]
+    assert ts1.ports[0].addresses == [ADDRESS]
+    world.binding("new-az2", key=2, address="aa:aa:aa:aa:aa:03 10.0.0.x")
+    plan = concern.plan(world.ctx())
+    assert "addresses" not in plan.ops[0].value
+
+
+def test_vanished_remote_binding_removes_the_port(world, concern):
+    ts1 = world.transit_switch()
+    binding = world.binding("lsp-az2")
+    converge(world, concern)
+    world.tables["ic_sb"]["Port_Binding"].remove(binding)
+    plan = concern.plan(world.ctx())
+    assert kinds(plan) == [("delvalue", "nb", "Logical_Switch")]
+    converge(world, concern)
+    assert ts1.ports == [] and world.tables["nb"]["Logical_Switch_Port"] == []
+
+
+@pytest.mark.parametrize("kind, on_transit_switch", [("", True), ("remote", False)])
+def test_remote_name_clashing_with_a_local_port_is_skipped(world, concern, kind,
+                                                            on_transit_switch):
+    ts1 = world.transit_switch()
+    switch = ts1 if on_transit_switch else world.add("nb", "Logical_Switch", name="sw",
+                                                     ports=[], other_config={})
+    switch.ports.append(world.add("nb", "Logical_Switch_Port", name="vm1", type=kind,
+                                  addresses=[], options={}))
+    world.binding("vm1")
+    with capture_logs() as logs:
+        assert not concern.plan(world.ctx())
+    assert any(entry["event"] == "port.remote_skipped" for entry in logs)
+
+
+def test_remote_port_moving_to_another_switch_is_recreated_next_time(world, concern):
+    world.transit_switch("ts1")
+    ts2 = world.transit_switch("ts2")
+    binding = world.binding("lsp-az2")
+    converge(world, concern)
+    binding.transit_switch = "ts2"
+    first = concern.plan(world.ctx())
+    assert kinds(first) == [("delvalue", "nb", "Logical_Switch")]
+    world.apply(first)
+    converge(world, concern)
+    assert [lsp.name for lsp in ts2.ports] == ["lsp-az2"]
+
+
+# ---------------------------------------------------------- gateway binding
+def remote_sb_port(world, concern, gateway="gw1", options=None):
+    world.transit_switch()
+    binding = world.binding("lsp-az2", gateway=gateway)
+    converge(world, concern)
+    lsp = world.one("nb", "Logical_Switch_Port", name="lsp-az2")
+    lsp.options.update(options or {})
+    return binding, world.one("sb", "Port_Binding", logical_port="lsp-az2")
+
+
+def test_remote_port_is_bound_to_its_gateway_chassis(world, concern):
+    binding, sb_port = remote_sb_port(world, concern)
+    assert sb_port.chassis == []  # no such chassis yet: left unbound, retried later
+    gw1 = world.chassis("gw1")
+    converge(world, concern)
+    assert sb_port.chassis == [gw1]
+    gw2 = world.chassis("gw2")
+    binding.gateway = "gw2"
+    converge(world, concern)
+    assert sb_port.chassis == [gw2]
+    binding.gateway = ""
+    converge(world, concern)
+    assert sb_port.chassis == []
+
+
+def test_requested_chassis_leaves_the_binding_to_northd(world, concern):
+    world.chassis("gw1")
+    _, sb_port = remote_sb_port(world, concern, options={"requested-chassis": "hv1"})
+    sb_port.chassis = []
+    assert not concern.plan(world.ctx())
+
+
+def test_peer_nonsense_does_not_stop_the_good_ports(world, concern):
+    ts1 = world.transit_switch()
+    world.chassis("gw1")
+    world.binding("bad", address="garbage", gateway="nochassis", key=1)
+    world.binding("good", gateway="gw1", key=2)
+    world.binding("", key=3)
+    world.binding("empty", address="", key=4)
+    with capture_logs():
+        converge(world, concern)
+    addresses = {lsp.name: lsp.addresses for lsp in ts1.ports}
+    assert addresses == {"bad": [], "good": [ADDRESS], "empty": []}
+    sb = {pb.logical_port: pb.chassis for pb in world.tables["sb"]["Port_Binding"]}
+    assert sb["bad"] == [] and [c.name for c in sb["good"]] == ["gw1"]
+
+
+def test_switch_without_interconn_marker_is_not_a_transit_switch(world, concern):
+    world.add("ic_nb", "Transit_Switch", name="ts1")
+    world.add("nb", "Logical_Switch", name="ts1", ports=[], other_config={})
+    world.binding("lsp-az2")
+    assert not concern.plan(world.ctx())
