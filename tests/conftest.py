@@ -6,10 +6,7 @@ Set ``KEEP_TESTBED=1`` to keep each testbed's directory (DBs and logs) for
 post-mortem inspection; its daemons are stopped either way.
 """
 
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,24 +14,12 @@ import pytest
 # Lets tests, demo and bench code alike `import testbed` without installing it.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from testbed import Testbed  # noqa: E402
+from testbed import temporary_testbed  # noqa: E402
 
 
 def _run_testbed(n_azs):
-    # mkdtemp rather than tmp_path: pytest's paths are long, and unix socket
-    # paths in the testbed should stay short.
-    workdir = tempfile.mkdtemp(prefix="ovnic-")
-    tb = Testbed(workdir, n_azs=n_azs)
-    try:
-        yield tb.start()
-    finally:
-        try:
-            tb.stop()
-        finally:
-            if os.environ.get("KEEP_TESTBED") == "1":
-                print(f"\nKEEP_TESTBED=1: testbed kept in {workdir}")
-            else:
-                shutil.rmtree(workdir, ignore_errors=True)
+    with temporary_testbed(n_azs) as tb:
+        yield tb
 
 
 @pytest.fixture

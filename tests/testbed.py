@@ -479,3 +479,28 @@ class Testbed:
     def start_ic_sb(self):
         """(Re)start the IC SB server on the same DB file and socket."""
         self._ic_sb.start()
+
+
+@contextlib.contextmanager
+def temporary_testbed(n_azs=2):
+    """A started testbed in a fresh temp dir, stopped and removed afterwards.
+
+    The dir is short (mkdtemp, not pytest's tmp_path) because unix socket paths
+    should stay short.  ``KEEP_TESTBED=1`` keeps it (databases and logs) for
+    post-mortem inspection; its daemons are stopped either way.
+    """
+    import shutil
+    import tempfile
+
+    workdir = tempfile.mkdtemp(prefix="ovnic-")
+    tb = Testbed(workdir, n_azs=n_azs)
+    try:
+        yield tb.start()
+    finally:
+        try:
+            tb.stop()
+        finally:
+            if os.environ.get("KEEP_TESTBED") == "1":
+                print(f"\nKEEP_TESTBED=1: testbed kept in {workdir}")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)

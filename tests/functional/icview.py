@@ -26,6 +26,11 @@ def start(tb, az, kind, **settings):
     return Controller(tb, az, **settings).start()
 
 
+def ours_everywhere(tb, **settings):
+    """Start our daemon in every AZ of ``tb``; the Controllers."""
+    return [start(tb, az, OURS, **settings) for az in tb.azs]
+
+
 def start_deployment(tb, deployment, **settings):
     """Start the daemons of ``deployment`` (a DEPLOYMENTS key) in az1 and az2."""
     kinds = DEPLOYMENTS[deployment]

@@ -6,9 +6,9 @@ both, and compare what each AZ advertised into IC SB and learned into its NB.
 
 from __future__ import annotations
 
-import json
+import textwrap
 
-from icview import TIMEOUT, _as_list, _decode, rows
+from icview import TIMEOUT, _as_list, query, rows
 from testbed import wait_until
 
 
@@ -54,6 +54,19 @@ def connect(az, router, ts, mac, *networks, route_table=None, lrp=None, lsp=None
         az.nbctl("lrp-set-options", lrp, f"route_table={route_table}")
 
 
+def routers_on_ts1(tb, router="lr{i}", network="169.254.100.{i}/24", mac="aa:aa:aa:aa:aa:0{i}",
+                   **options):
+    """ovn-ic.at's usual start: transit switch ts1 and, in the i-th AZ, a router on it.
+
+    ``router``, ``network`` and ``mac`` are formatted with ``i``; every AZ advertises and
+    learns routes, with any further NB_Global ``options`` (as ``enable_routes`` takes).
+    """
+    add_transit_switches(tb, "ts1")
+    for i, az in enumerate(tb.azs, 1):
+        enable_routes(az, **options)
+        connect(az, router.format(i=i), "ts1", mac.format(i=i), network.format(i=i))
+
+
 def ic_routes(tb, az_name=None):
     """IC SB routes as a sorted list of (ts, az, route_table, ip_prefix, nexthop, origin)."""
     zones = {row["_uuid"]: row["name"] for row in rows(tb.ic_sbctl, "Availability_Zone", "name")}
@@ -82,17 +95,6 @@ def learned(az, router=None):
     return sorted(result)
 
 
-def query(ctl, **tables):
-    """Rows of several tables read in one transaction: {table: [row dicts with ``_uuid``]}."""
-    args = []
-    for table, columns in tables.items():
-        args += ["--", f"--columns=_uuid,{columns.replace(' ', ',')}", "list", table]
-    docs = map(json.loads, ctl("--format=json", "--data=json", *args).splitlines())
-    return {table: [dict(zip(doc["headings"], map(_decode, row), strict=True))
-                    for row in doc["data"]]
-            for table, doc in zip(tables, docs, strict=True)}
-
-
 def learned_prefixes(az, router):
     return [route[1] for route in learned(az, router)]
 
@@ -100,6 +102,16 @@ def learned_prefixes(az, router):
 def route_list(az, router, *options):
     """``ovn-nbctl lr-route-list`` output, as ovn-ic.at compares it."""
     return az.nbctl(*options, "lr-route-list", router)
+
+
+def listed(az, router, *options):
+    """``route_list`` without its surrounding blank lines, to compare with a ``table``."""
+    return route_list(az, router, *options).strip("\n")
+
+
+def table(text):
+    """Expected ``lr-route-list`` output, as written in ovn-ic.at (indented, in a string)."""
+    return textwrap.dedent(text).strip("\n")
 
 
 def wait_for(predicate, message):

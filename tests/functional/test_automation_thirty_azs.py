@@ -16,15 +16,12 @@ stops and all restart together, and nothing may move.
 """
 
 import ipaddress
-import os
-import shutil
 import signal
-import tempfile
 
 import pytest
 from automation_setup import add_cluster_router, port_bindings, table
 from controller import Controller
-from testbed import Testbed, wait_until
+from testbed import temporary_testbed, wait_until
 
 from ovn_ic_controller.sync.link_addresses import preferred_offset
 
@@ -36,18 +33,8 @@ TIMEOUT = 60
 
 @pytest.fixture
 def testbed30():
-    workdir = tempfile.mkdtemp(prefix="ovnic-")
-    tb = Testbed(workdir, n_azs=AZS)
-    try:
-        yield tb.start()
-    finally:
-        try:
-            tb.stop()
-        finally:
-            if os.environ.get("KEEP_TESTBED") == "1":
-                print(f"\nKEEP_TESTBED=1: testbed kept in {workdir}")
-            else:
-                shutil.rmtree(workdir, ignore_errors=True)
+    with temporary_testbed(AZS) as tb:
+        yield tb
 
 
 def names_preferring(offset, count):

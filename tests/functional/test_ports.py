@@ -8,31 +8,16 @@ with ours and with reference daemons; and a peer writing nonsense into IC SB.
 
 from __future__ import annotations
 
-import json
 import random
 from collections import defaultdict
 
 import pytest
-from icview import DEPLOYMENTS, OURS, REFERENCE, TIMEOUT, _as_list, _decode, assert_idle, start
+from icview import DEPLOYMENTS, OURS, REFERENCE, TIMEOUT, _as_list, assert_idle, query, start
 from routeview import add_transit_switches
 from testbed import wait_until
 
 
 # ------------------------------------------------------------------ reading
-def query(ctl, **tables):
-    """Rows of several tables, read in one transaction: ``query(ctl, Table="col1 col2")``.
-
-    Gives {table: [row dicts with those columns and ``_uuid``]}.
-    """
-    args = []
-    for table, cols in tables.items():
-        args += ["--", f"--columns=_uuid,{cols.replace(' ', ',')}", "list", table]
-    docs = map(json.loads, ctl("--format=json", "--data=json", *args).splitlines())
-    return {table: [dict(zip(doc["headings"], map(_decode, row), strict=True))
-                    for row in doc["data"]]
-            for table, doc in zip(tables, docs, strict=True)}
-
-
 def ic_bindings(tb):
     """IC SB Port_Binding rows, with the AZ by name."""
     found = query(tb.ic_sbctl, Availability_Zone="name",

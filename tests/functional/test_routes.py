@@ -8,9 +8,7 @@ they are left out.
 
 from __future__ import annotations
 
-import textwrap
-
-from icview import OURS, assert_idle, start, warnings
+from icview import assert_idle, ours_everywhere, warnings
 from routeview import (
     add_transit_switches,
     connect,
@@ -18,23 +16,12 @@ from routeview import (
     ic_routes,
     learned,
     learned_prefixes,
-    route_list,
+    listed,
+    routers_on_ts1,
     set_options,
+    table,
     wait_for,
 )
-
-
-def ours_everywhere(tb):
-    return [start(tb, az, OURS) for az in tb.azs]
-
-
-def table(text):
-    """Expected ``lr-route-list`` output, as written in ovn-ic.at."""
-    return textwrap.dedent(text).strip("\n")
-
-
-def listed(az, router, *options):
-    return route_list(az, router, *options).strip("\n")
 
 
 def test_route_deletion_upon_ts_deletion(testbed):
@@ -80,10 +67,8 @@ def test_duplicate_nb_route_adv_learn(testbed):
 def test_route_sync(testbed):
     ours = ours_everywhere(testbed)
     az1, az2 = testbed.azs
-    add_transit_switches(testbed, "ts1")
+    routers_on_ts1(testbed)
     for i, az in enumerate(testbed.azs, 1):
-        enable_routes(az)
-        connect(az, f"lr{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"169.254.100.{i}/24")
         az.nbctl("lr-route-add", f"lr{i}", f"10.11.{i}.0/24", "169.254.0.1")
         az.nbctl("--policy=src-ip", "lr-route-add", f"lr{i}", f"10.22.{i}.0/24", "169.254.0.2")
     for i, az in enumerate(testbed.azs, 1):
@@ -177,10 +162,8 @@ def test_route_sync_no_leak_to_a_router_on_another_ts(testbed):
 def test_route_sync_origin(testbed):
     """The third part of ovn-ic.at "route sync": origin in IC SB and in the NB."""
     ours_everywhere(testbed)
-    add_transit_switches(testbed, "ts1")
+    routers_on_ts1(testbed)
     for i, az in enumerate(testbed.azs, 1):
-        enable_routes(az)
-        connect(az, f"lr{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"169.254.100.{i}/24")
         az.nbctl("lrp-add", f"lr{i}", f"lrp-lr{i}-p{i}", f"00:00:00:00:00:0{i}",
                  f"192.168.{i}.1/24")
         az.nbctl("lr-route-add", f"lr{i}", f"10.11.{i}.0/24", "169.254.0.1")
@@ -198,10 +181,8 @@ def test_route_sync_origin(testbed):
 
 def test_route_sync_ipv6_route_tables(testbed):
     ours = ours_everywhere(testbed)
-    add_transit_switches(testbed, "ts1")
+    routers_on_ts1(testbed, network="2001:db8:1::{i}/64")
     for i, az in enumerate(testbed.azs, 1):
-        enable_routes(az)
-        connect(az, f"lr{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"2001:db8:1::{i}/64")
         az.nbctl("lrp-add", f"lr{i}", f"lrp-lr{i}-p{i}", f"00:00:00:00:00:0{i}",
                  f"2002:db8:1::{i}/64")
     az1 = testbed.az("az1")

@@ -14,7 +14,7 @@ import time
 
 from controller import Controller
 from icview import OURS, start
-from routeview import add_transit_switches, connect, enable_routes, learned, wait_for
+from routeview import learned, routers_on_ts1, wait_for
 
 
 class FailingProxy:
@@ -89,10 +89,7 @@ def test_q8_failed_commit_retried_promptly_without_spinning(testbed):
     try:
         ours = Controller(testbed, az1, ic_sb_db=f"unix:{proxy.path}").start()
         start(testbed, az2, OURS)
-        add_transit_switches(testbed, "ts1")
-        for i, az in enumerate(testbed.azs, 1):
-            enable_routes(az)
-            connect(az, f"lr{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"169.254.100.{i}/24")
+        routers_on_ts1(testbed)
         az1.nbctl("lr-route-add", "lr1", "10.1.0.0/24", "169.254.100.254")
         wait_for(lambda: learned(az2), "az2 learned az1's first route")
 

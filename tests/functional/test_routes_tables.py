@@ -7,10 +7,8 @@ waits.
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
-from icview import OURS, assert_idle, start
+from icview import assert_idle, ours_everywhere
 from routeview import (
     add_transit_switches,
     connect,
@@ -18,18 +16,12 @@ from routeview import (
     ic_routes,
     learned,
     learned_prefixes,
-    route_list,
+    listed,
+    routers_on_ts1,
     set_options,
+    table,
     wait_for,
 )
-
-
-def table(text):
-    return textwrap.dedent(text).strip("\n")
-
-
-def listed(az, router, *options):
-    return route_list(az, router, *options).strip("\n")
 
 
 def learned_lines(az, router, *options):
@@ -39,12 +31,10 @@ def learned_lines(az, router, *options):
 
 
 def test_route_sync_route_tables(testbed):
-    ours = [start(testbed, az, OURS) for az in testbed.azs]
+    ours = ours_everywhere(testbed)
     az1, az2 = testbed.azs
-    add_transit_switches(testbed, "ts1")
+    routers_on_ts1(testbed)
     for i, az in enumerate(testbed.azs, 1):
-        enable_routes(az)
-        connect(az, f"lr{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"169.254.100.{i}/24")
         az.nbctl("lr-route-add", f"lr{i}", f"10.11.{i}.0/24", "169.254.0.1")
         az.nbctl("--policy=src-ip", "--route-table=rtb1", "lr-route-add", f"lr{i}",
                  f"10.22.{i}.0/24", "169.254.0.2")
@@ -169,7 +159,7 @@ FAMILIES = {
 def test_route_sync_multiple_route_tables(testbed, family):
     """Two VPCs: lr11/lr12 over ts11..ts13 (rtb1..3), lr21/lr22 over ts21, ts22."""
     spec = FAMILIES[family]
-    [start(testbed, az, OURS) for az in testbed.azs]
+    ours_everywhere(testbed)
     az1, az2 = testbed.azs
     for az in testbed.azs:
         enable_routes(az)
@@ -201,11 +191,10 @@ def test_route_sync_multiple_route_tables(testbed, family):
 
 def test_same_routes_destination(testbed):
     """A local route to the same prefix and table wins over a remote one."""
-    [start(testbed, az, OURS) for az in testbed.azs]
-    add_transit_switches(testbed, "ts1")
+    ours_everywhere(testbed)
+    routers_on_ts1(testbed, router="lr1{i}", ic_route_adv_default="true",
+                   ic_route_learn_default="true")
     for i, az in enumerate(testbed.azs, 1):
-        enable_routes(az, ic_route_adv_default="true", ic_route_learn_default="true")
-        connect(az, f"lr1{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"169.254.100.{i}/24")
         az.nbctl("lrp-add", f"lr1{i}", "lrp-local-subnet", f"00:00:00:00:00:0{i}",
                  f"192.168.{i}.1/24")
         az.nbctl("lr-route-add", f"lr1{i}", "10.0.0.0/24", f"192.168.{i}.10")

@@ -1,4 +1,4 @@
-"""A fake of the replicas route sync reads, able to apply a plan as OVSDB would.
+"""A fake of the replicas route sync reads, with builders of route topologies.
 
 Scenarios build one AZ (az1, ours) with routers on transit switches, add other
 AZs' IC SB routes by hand, and check both the plan and that planning again over
@@ -7,11 +7,8 @@ the applied result changes nothing.
 
 from __future__ import annotations
 
-import uuid as uuidlib
+from fakes import Replica, row
 
-from fakes import context, row
-
-from ovn_ic_controller.db.plan import NewRow
 from ovn_ic_controller.sync.routes import Routes
 
 TABLES = {
@@ -27,13 +24,16 @@ INSERT_DEFAULTS = {
                                             "external_ids": {}},
     ("ic_sb", "Route"): {"route_table": "", "external_ids": {}},
 }
+V4_PORT = "aa:aa:aa:aa:aa:01 169.254.100.1/24"
+DUAL_PORT = "aa:aa:aa:aa:aa:01 169.254.100.1/24 2001:db8:1::1/64"
 
 
-class World:
+class World(Replica):
     """az1 (ours) and az2/az3 (peers), with helpers to build route topologies."""
 
     def __init__(self) -> None:
-        self.tables = {db: {table: [] for table in names} for db, names in TABLES.items()}
+        super().__init__({db: {table: [] for table in names} for db, names in TABLES.items()},
+                         non_root=NON_ROOT, insert_defaults=INSERT_DEFAULTS)
         self.az = self.add("ic_sb", "Availability_Zone", name="az1")
         self.peer = self.add("ic_sb", "Availability_Zone", name="az2")
         self.nb_global = self.add("nb", "NB_Global", name="az1",
@@ -41,10 +41,8 @@ class World:
         self.concern = Routes()
 
     # -------------------------------------------------------------- building
-    def add(self, db, table, **columns):
-        new = row(**columns)
-        self.tables[db][table].append(new)
-        return new
+    def new_row(self, **columns):
+        return row(**columns)  # this module's ``row``, which a test may monkeypatch
 
     def options(self, **options):
         """Set NB_Global options (``ic_route_adv="false"``); None removes one."""
@@ -94,65 +92,12 @@ class World:
                         origin=origin, external_ids=external_ids)
 
     # ------------------------------------------------------------- running
-    def ctx(self):
-        return context(az_name="az1", az=self.az, **self.tables)
-
     def plan(self):
         return self.concern.plan(self.ctx())
 
     def sync(self, passes=3):
         """Plan and apply until nothing changes; fail if that takes more than ``passes``."""
-        for _ in range(passes):
-            plan = self.plan()
-            if not plan:
-                return
-            self.apply(plan)
-        raise AssertionError(f"no fixed point after {passes} passes: {plan.ops}")
-
-    def apply(self, plan):
-        inserted = {}
-
-        def resolve(value, db):
-            if isinstance(value, NewRow):
-                return inserted[value]
-            if isinstance(value, uuidlib.UUID):
-                return self._by_uuid(db, value) or value
-            return value
-
-        for op in plan.ops:
-            if op.kind == "insert":
-                values = {**INSERT_DEFAULTS[op.db, op.table],
-                          **{key: resolve(value, op.db) for key, value in op.value.items()}}
-                inserted[op.target] = self.add(op.db, op.table, **values)
-                continue
-            target = (inserted[op.target] if isinstance(op.target, NewRow)
-                      else self._by_uuid(op.db, op.target))
-            if op.kind == "set":
-                setattr(target, op.column, resolve(op.value, op.db))
-            elif op.kind == "setkey":
-                getattr(target, op.column)[op.key] = op.value
-            elif op.kind == "addvalue":
-                getattr(target, op.column).append(resolve(op.value, op.db))
-            elif op.kind == "delvalue":
-                getattr(target, op.column).remove(resolve(op.value, op.db))
-            elif op.kind == "delete":
-                self.tables[op.db][op.table].remove(target)
-            else:
-                raise AssertionError(f"unexpected op {op}")
-        self._collect_garbage()
-
-    def _by_uuid(self, db, uuid):
-        for rows in self.tables[db].values():
-            for candidate in rows:
-                if candidate.uuid == uuid:
-                    return candidate
-        return None
-
-    def _collect_garbage(self):
-        referenced = {id(route) for router in self.tables["nb"]["Logical_Router"]
-                      for route in router.static_routes}
-        routes = self.tables["nb"]["Logical_Router_Static_Route"]
-        routes[:] = [route for route in routes if id(route) in referenced]
+        self.settle(self.concern, passes)
 
     # ------------------------------------------------------------- queries
     def advertised(self, ts=None):
@@ -177,3 +122,12 @@ class World:
 
 def kinds(plan):
     return sorted((op.kind, op.db, op.table) for op in plan.ops)
+
+
+def one_router(address=V4_PORT, **attach):
+    """A world whose router lr1 is attached to ts1 through a port with ``address``."""
+    world = World()
+    world.transit_switch("ts1")
+    lr1 = world.router("lr1")
+    world.attach(lr1, "ts1", address, **attach)
+    return world, lr1

@@ -35,7 +35,7 @@ def test_without_the_cluster_router_nothing_happens():
     world = World(ts_num="3", gw_nodes="gw1")
     world.router(name="lr1")
     world.chassis("gw1")
-    assert not Automation().plan(world.context())
+    assert not Automation().plan(world.ctx())
 
 
 def test_switches_are_created_with_subnets_and_the_owner_mark():
@@ -54,7 +54,7 @@ def test_ports_wait_for_the_mirror_then_come_in_one_plan_and_settle():
     world.router()
     concern = Automation()
     world.run(concern)
-    assert not concern.plan(world.context())  # no mirror yet: nothing to do
+    assert not concern.plan(world.ctx())  # no mirror yet: nothing to do
     world.mirror("ts")
     plans = world.settle(concern)
     assert len(plans) == 1
@@ -120,7 +120,7 @@ def test_lowering_ts_num_removes_only_the_extra_ports_then_the_unused_switch():
     assert port_pair(world, "ts2") == (None, None)
     assert {name: uuid for name, uuid in world.snapshot("nb", "Logical_Router_Port").items()
             if name in kept} == kept
-    assert not concern.plan(world.context())  # ts2 still has a binding: the switch stays
+    assert not concern.plan(world.ctx())  # ts2 still has a binding: the switch stays
     world.tables["ic_sb"]["Port_Binding"].clear()
     plan = world.run(concern)
     assert [(op.kind, op.table) for op in plan.ops] == [("delete", "Transit_Switch")]
@@ -234,7 +234,7 @@ def test_a_name_taken_by_a_foreign_row_is_left_alone():
     foreign = world.add("nb", "Logical_Router_Port", name="az1-ts", mac="00:00:00:00:00:05",
                         networks=["169.254.100.5/24"], gateway_chassis=[], external_ids={})
     world.add("nb", "Logical_Router", name="hand-made", ports=[foreign])
-    assert not concern.plan(world.context())
+    assert not concern.plan(world.ctx())
 
 
 def test_helpers():

@@ -52,7 +52,7 @@ def test_without_the_cluster_router_options_are_left_alone():
     world = World(auto_route="false", cluster_router="elsewhere")
     world.add("nb", "NB_Global", name="az1", options={"ic-route-adv": "true"}, external_ids={})
     world.router()
-    assert not AutoRoute().plan(world.context())
+    assert not AutoRoute().plan(world.ctx())
 
 
 def test_true_writes_the_options_and_records_them_once():
@@ -63,7 +63,7 @@ def test_true_writes_the_options_and_records_them_once():
     assert glob.options == {"ic-route-adv": "true", "ic-route-learn": "true",
                             "ic-route-blacklist": "10.20.0.0/16,10.99.0.0/16"}
     assert glob.external_ids == {MANAGED_OPTIONS_KEY: MANAGED}
-    assert not concern.plan(world.context())
+    assert not concern.plan(world.ctx())
 
 
 def test_false_removes_the_options_whoever_set_them():
@@ -110,7 +110,7 @@ def test_a_higher_named_automated_peer_is_given_time_to_deny_first():
     world.settle(concern)
     assert concern.conflicts and not concern.denied and blacklist(world) == ""
     assert concern.recheck_at == clock.now + DENY_GRACE_S
-    del world.tables["ic_sb"]["Route"][route.uuid]  # the peer denied: nothing left to do
+    world.tables["ic_sb"]["Route"].remove(route)  # the peer denied: nothing left to do
     world.settle(concern)
     assert concern.conflicts == [] and concern.recheck_at is None
 
@@ -146,7 +146,7 @@ def test_a_denial_ends_when_the_overlap_does():
     concern = AutoRoute()
     world.settle(concern)
     assert blacklist(world) == "10.16.0.0/16,10.16.0.0/24"
-    del world.tables["ic_sb"]["Route"][route.uuid]
+    world.tables["ic_sb"]["Route"].remove(route)
     world.settle(concern)
     assert concern.conflicts == [] and blacklist(world) == ""
     route = advertise(world, "az2", "10.16.0.0/16")
@@ -189,11 +189,11 @@ def test_conflicts_are_published_and_withdrawn_as_a_gauge():
     world = make_world(auto_route="true", conflict_policy="report")
     route = advertise(world, "az2", "10.16.0.0/16")
     concern = AutoRoute()
-    concern.plan(world.context())
+    concern.plan(world.ctx())
     concern.report(metrics)
     sample = {"local": "10.16.0.0/24", "remote": "10.16.0.0/16"}
     assert metrics.registry.get_sample_value("ovn_ic_controller_route_conflicts", sample) == 1
-    del world.tables["ic_sb"]["Route"][route.uuid]
-    concern.plan(world.context())
+    world.tables["ic_sb"]["Route"].remove(route)
+    concern.plan(world.ctx())
     concern.report(metrics)
     assert metrics.registry.get_sample_value("ovn_ic_controller_route_conflicts", sample) is None

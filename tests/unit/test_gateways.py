@@ -1,7 +1,6 @@
 """The gateway concern's decisions, on plain data."""
 
-from fakes import context, row
-from replay import replay
+from fakes import context, replay, row
 from structlog.testing import capture_logs
 
 from ovn_ic_controller.metrics import Metrics

@@ -1,7 +1,7 @@
 """The transit-switch ports concern's decisions (spec §5, Q11, Q12), on plain data.
 
-``World`` is a tiny fake of the four replicas that can also apply a plan, so
-each scenario can check that planning again over the result changes nothing.
+``World`` is a tiny fake of the four replicas (a ``Replica``, so it can apply a
+plan), so each scenario can check that planning again over the result changes nothing.
 """
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ from __future__ import annotations
 import uuid as uuidlib
 
 import pytest
-from fakes import context, row
+from fakes import Replica
 from structlog.testing import capture_logs
 
-from ovn_ic_controller.db.plan import NewRow
 from ovn_ic_controller.sync.ports import TransitSwitchPorts
 
 ADDRESS = "aa:aa:aa:aa:aa:01 169.254.100.1/24 2001:db8:1::1/64"
@@ -31,29 +30,15 @@ INSERT_DEFAULTS = {
 }
 
 
-class World:
+class World(Replica):
     """Fake replicas of one AZ (az1) plus the IC databases."""
 
     def __init__(self) -> None:
-        self.tables = {db: {table: [] for table in names} for db, names in TABLES.items()}
+        super().__init__({db: {table: [] for table in names} for db, names in TABLES.items()},
+                         non_root={("nb", "Logical_Switch_Port")},
+                         insert_defaults=INSERT_DEFAULTS)
         self.az = self.add("ic_sb", "Availability_Zone", name="az1")
         self.peer_az = self.add("ic_sb", "Availability_Zone", name="az2")
-
-    def add(self, db, table, **columns):
-        new = row(**columns)
-        self.tables[db][table].append(new)
-        return new
-
-    def find(self, db, table, **match):
-        return [r for r in self.tables[db][table]
-                if all(getattr(r, key) == value for key, value in match.items())]
-
-    def one(self, db, table, **match):
-        (found,) = self.find(db, table, **match)
-        return found
-
-    def ctx(self):
-        return context(az_name="az1", az=self.az, **self.tables)
 
     # ----------------------------------------------------------- topology
     def transit_switch(self, name="ts1", in_nb=True):
@@ -98,60 +83,10 @@ class World:
                 self.add("sb", "Port_Binding", logical_port=lsp.name, options={}, mac=[],
                          chassis=[], datapath=None)
 
-    # --------------------------------------------------------------- apply
-    def apply(self, plan):
-        """Apply ``plan`` as OVSDB would (references resolved to rows)."""
-        inserted = {}
-
-        def resolve(value, db):
-            if isinstance(value, NewRow):
-                return inserted[value]
-            if isinstance(value, uuidlib.UUID):
-                return self._by_uuid(db, value) or value
-            if isinstance(value, list):
-                return [resolve(item, db) for item in value]
-            if isinstance(value, dict):
-                return dict(value)
-            return value
-
-        for op in plan.ops:
-            if op.kind == "insert":
-                values = {**INSERT_DEFAULTS[op.db, op.table],
-                          **{k: resolve(v, op.db) for k, v in op.value.items()}}
-                inserted[op.target] = self.add(op.db, op.table, **values)
-                continue
-            target = (inserted[op.target] if isinstance(op.target, NewRow)
-                      else self._by_uuid(op.db, op.target))
-            if op.kind == "set":
-                setattr(target, op.column, resolve(op.value, op.db))
-            elif op.kind == "setkey":
-                getattr(target, op.column)[op.key] = op.value
-            elif op.kind == "addvalue":
-                getattr(target, op.column).append(resolve(op.value, op.db))
-            elif op.kind == "delvalue":
-                column = getattr(target, op.column)
-                column.remove(resolve(op.value, op.db))
-                if op.table == "Logical_Switch":  # LSPs are non-root: collected
-                    self.tables["nb"]["Logical_Switch_Port"].remove(resolve(op.value, op.db))
-            elif op.kind == "delete":
-                self.tables[op.db][op.table].remove(target)
-            else:
-                raise AssertionError(f"unexpected op {op}")
-
-    def _by_uuid(self, db, uuid):
-        return next((r for rows in self.tables[db].values() for r in rows if r.uuid == uuid),
-                    None)
-
 
 def converge(world, concern, rounds=3):
-    """Plan and apply until nothing changes; fail if it never settles."""
-    for _ in range(rounds):
-        plan = concern.plan(world.ctx())
-        if not plan:
-            return
-        world.apply(plan)
-        world.northd_binds_remote_ports()
-    raise AssertionError(f"still changing after {rounds} rounds: {plan.ops}")
+    """Plan and apply (northd binding the new remote ports) until nothing changes."""
+    world.settle(concern, rounds, after=world.northd_binds_remote_ports)
 
 
 def kinds(plan):

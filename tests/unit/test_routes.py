@@ -6,7 +6,7 @@ import types
 import uuid as uuidlib
 
 import route_world
-from route_world import World
+from route_world import one_router
 
 from ovn_ic_controller.metrics import Metrics
 from ovn_ic_controller.sync import routes_view
@@ -18,10 +18,8 @@ def sample(metrics, name, **labels):
 
 
 def test_report_publishes_per_transit_switch_gauges_and_refusals():
-    world = World()
-    world.transit_switch("ts1")
-    lr1 = world.router("lr1")
-    binding = world.attach(lr1, "ts1", "aa:aa:aa:aa:aa:01 169.254.100.1/24")
+    world, lr1 = one_router()
+    (binding,) = world.tables["ic_sb"]["Port_Binding"]
     world.static(lr1, "10.1.0.0/24", "169.254.0.1")
     world.static(lr1, "0.0.0.0/0", "169.254.0.1")
     world.remote_route("10.2.0.0/24", "169.254.100.2")
@@ -41,9 +39,7 @@ def test_report_publishes_per_transit_switch_gauges_and_refusals():
 
 def test_every_table_read_is_declared():
     """A table read but not declared would not trigger a recompute when it changes."""
-    world = World()
-    world.transit_switch("ts1")
-    world.attach(world.router("lr1"), "ts1")
+    world, _ = one_router()
     read = set()
 
     class Recording(dict):
@@ -80,10 +76,7 @@ def counting_row(**columns):
 def reads_per_pass(monkeypatch, routes):
     """Column reads of one pass over a converged AZ advertising and learning ``routes`` each."""
     monkeypatch.setattr(route_world, "row", counting_row)
-    world = World()
-    world.transit_switch("ts1")
-    lr1 = world.router("lr1")
-    world.attach(lr1, "ts1", "aa:aa:aa:aa:aa:01 169.254.100.1/24")
+    world, lr1 = one_router()
     for i in range(routes):
         world.static(lr1, f"10.{i // 256}.{i % 256}.0/24", "169.254.0.1")
         world.remote_route(f"172.16.{i // 256}.{i % 256}/32", "169.254.100.2")

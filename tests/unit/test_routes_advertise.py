@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from route_world import World, kinds
+from route_world import DUAL_PORT, V4_PORT, kinds, one_router
 from structlog.testing import capture_logs
-
-V4_PORT = "aa:aa:aa:aa:aa:01 169.254.100.1/24"
-DUAL_PORT = "aa:aa:aa:aa:aa:01 169.254.100.1/24 2001:db8:1::1/64"
-
-
-def one_router(address=DUAL_PORT, **attach):
-    world = World()
-    world.transit_switch("ts1")
-    lr1 = world.router("lr1")
-    world.attach(lr1, "ts1", address, **attach)
-    return world, lr1
 
 
 def test_static_and_connected_routes_advertised_with_the_ts_port_as_next_hop():
-    world, lr1 = one_router()
+    world, lr1 = one_router(DUAL_PORT)
     static = world.static(lr1, "10.11.1.0/24", "169.254.0.1")
     world.static(lr1, "10.99.0.5", "169.254.0.1")
     world.static(lr1, "2001:db8:99::/64", "2001:db8:1::10")

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from route_world import World, kinds
+from route_world import kinds, one_router
 from structlog.testing import capture_logs
-
-V4_PORT = "aa:aa:aa:aa:aa:01 169.254.100.1/24"
-
-
-def one_router(address=V4_PORT, **attach):
-    world = World()
-    world.transit_switch("ts1")
-    lr1 = world.router("lr1")
-    world.attach(lr1, "ts1", address, **attach)
-    return world, lr1
 
 
 def test_learns_another_azs_route_verbatim_tagged_with_its_ic_sb_row():

@@ -1,7 +1,6 @@
 """The transit-switch concern's decisions, on plain data."""
 
-from fakes import context, row
-from replay import replay
+from fakes import context, replay, row
 
 from ovn_ic_controller.db.plan import NewRow
 from ovn_ic_controller.sync.transit_switches import DUPLICATE_GRACE_S, TransitSwitches
