@@ -17,22 +17,23 @@ import tenacity
 
 from .. import logs
 from . import rowcache, schema
+from .fastidl import FastInsertIdl
 
 log = logs.get("db")
 
 Outcome = str  # one of ovs.db.idl.Transaction's status strings
 
 
-class TrackingIdl(ovs.db.idl.Idl):
-    """An Idl that remembers which tables changed and when it (re)connected."""
+class TrackingIdl(FastInsertIdl):
+    """An Idl that remembers which rows changed and when it (re)connected."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.changed_tables: set[str] = set()
+        self.changed_rows: dict[str, set] = {}  # table -> UUIDs inserted, modified or deleted
         self.resynced = False
 
     def notify(self, event, row, updates=None) -> None:
-        self.changed_tables.add(row._table.name)
+        self.changed_rows.setdefault(row._table.name, set()).add(row.uuid)
         rowcache.mark_changed(row)
 
     def restart_fsm(self) -> None:
@@ -101,12 +102,12 @@ class Database:
         if self.txn is not None:
             self.txn.wait(poller)
 
-    def take_changes(self) -> tuple[set[str], bool]:
-        """Tables changed since the last call, and whether the replica was reloaded."""
+    def take_changes(self) -> tuple[dict[str, set], bool]:
+        """Rows changed since the last call by table, and whether the replica was reloaded."""
         if self.idl is None:
-            return set(), False
-        changed, resynced = self.idl.changed_tables, self.idl.resynced
-        self.idl.changed_tables, self.idl.resynced = set(), False
+            return {}, False
+        changed, resynced = self.idl.changed_rows, self.idl.resynced
+        self.idl.changed_rows, self.idl.resynced = {}, False
         return changed, resynced
 
     def close(self) -> None:

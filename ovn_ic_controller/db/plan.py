@@ -16,7 +16,7 @@ from typing import Any
 _handles = itertools.count(1)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class NewRow:
     """A row this plan inserts; resolved to the real row when the plan is applied."""
 
@@ -28,7 +28,7 @@ class NewRow:
 Target = uuidlib.UUID | NewRow
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Op:
     """One change.  ``kind`` is insert, set, setkey, delkey, addvalue, delvalue or delete."""
 

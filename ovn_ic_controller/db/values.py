@@ -3,12 +3,22 @@
 The IDL returns optional references as lists, maps as dicts; options are
 strings whose parsing rules ovn-ic fixes: booleans are true only for "true"
 (any case), integers are whole base-10 strings, UUIDs are canonical.
+
+``plain`` and ``references`` read an IDL row's committed datums directly
+(``Row._data``: column -> Datum, whose ``values`` map Atoms to Atoms or None,
+the layout of every ovs release since 2.x), for the rows that are many: a
+column read through ``Row.__getattr__`` converts the datum anew, 2 µs for a
+string and 6 µs for a map, most of the cost of reading 10,000 routes.  Both
+read fake rows (plain attributes, referenced rows as objects with a ``uuid``)
+too, for unit tests.
 """
 
 from __future__ import annotations
 
 import uuid as uuidlib
 from typing import Any
+
+import ovs.db.data
 
 
 def column(row: Any, name: str, default: Any = None) -> Any:
@@ -47,3 +57,71 @@ def parse_uuid(value: str | None) -> uuidlib.UUID | None:
         return uuidlib.UUID(value)
     except ValueError:
         return None
+
+
+def plain(row: Any, name: str) -> Any:
+    """``row.name`` as plain data: references as UUIDs, sets as lists, maps as dicts.
+
+    AttributeError when the row's table has no such column, as with getattr.
+    """
+    data = vars(row).get("_data")  # an IDL row's committed datums, by column
+    if not isinstance(data, dict):
+        return _plain_fake(getattr(row, name))
+    datum = dict.get(data, name)  # not data.get(): that would make up a default
+    if datum is None:  # a column the server left out, or no such column
+        column = row._table.columns.get(name)
+        if column is None:
+            raise AttributeError(name)
+        if column.type.n_min == 0:  # optional, a set or a map: empty
+            return {} if column.type.is_map() else []
+        datum = data[name]
+    if datum.type.is_map():
+        return {key.value: value.value for key, value in datum.values.items()}
+    if datum.type.is_scalar():
+        return next(iter(datum.values)).value
+    return [key.value for key in datum.values]
+
+
+def _plain_fake(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain_fake(item) for item in value]
+    return getattr(value, "uuid", value)  # a referenced fake row stands for its UUID
+
+
+class ReferenceSet:
+    """A snapshot of the rows a reference column points to, cheap to take and to diff.
+
+    ``router.static_routes`` on an IDL row turns every UUID into a Row and sorts
+    them: with 10,000 routes on one router, a third of a route pass.  This keeps
+    the keys of the IDL's committed datum instead (Atoms, which hash like their
+    UUIDs), so copying a snapshot and diffing two of them run in C on the hashes
+    stored in the dicts; only the differences are turned into UUIDs.
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: dict[Any, None]) -> None:
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def minus(self, other: ReferenceSet) -> list[uuidlib.UUID]:
+        """The UUIDs held here and not in ``other`` (a snapshot of the same column)."""
+        return [_uuid_of(key) for key in set(self._keys).difference(other._keys)]
+
+
+NO_REFERENCES = ReferenceSet({})
+
+
+def references(row: Any, column: str) -> ReferenceSet:
+    """A snapshot of reference-set ``column`` of ``row``: an IDL row, or a fake with rows."""
+    data = vars(row).get("_data")
+    if isinstance(data, dict):
+        # A copy: the IDL applies a diff to a set column's datum in place.
+        return ReferenceSet(dict(data[column].values))
+    return ReferenceSet(dict.fromkeys(ref.uuid for ref in getattr(row, column)))
+
+
+def _uuid_of(key: Any) -> uuidlib.UUID:
+    return key.value if isinstance(key, ovs.db.data.Atom) else key

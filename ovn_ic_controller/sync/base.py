@@ -4,13 +4,14 @@ A concern reads the four replicas through a ``Context`` (plain mappings of
 table name to rows, so unit tests can pass fake rows) and returns a ``Plan``.
 It never opens a transaction.  The daemon recomputes a concern only when a
 table it declared as input changed, after a reconnect or failed commit, or when
-the AZ or the configuration changed.
+the AZ or the configuration changed.  An ``incremental`` concern is also told
+which rows changed since its previous computation, to redo only their part.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Any
 
 from ..config import Config
@@ -18,6 +19,7 @@ from ..db.plan import Plan
 
 Tables = Mapping[str, Mapping[str, Mapping[Any, Any]]]  # db -> table -> uuid -> row
 Columns = Mapping[str, Mapping[str, frozenset]]          # db -> table -> columns
+ChangedRows = Mapping[tuple[str, str], Set[Any]]         # (db, table) -> row UUIDs
 
 
 @dataclasses.dataclass
@@ -28,6 +30,9 @@ class Context:
     tables: Tables
     az_name: str = ""
     az: Any | None = None  # this AZ's IC SB Availability_Zone row, once committed
+    # For an incremental concern: the rows of its input tables inserted, modified or
+    # deleted since its previous plan(); None when unknown, then it recomputes everything.
+    changed_rows: ChangedRows | None = None
 
     def rows(self, db: str, table: str):
         """The rows of ``table`` (an empty tuple if the schema lacks it)."""
@@ -46,6 +51,7 @@ class Concern:
     reads: Columns = {}
     writes: Columns = {}
     needs_az = True  # computed only once this AZ is registered in the IC SB
+    incremental = False  # plan() reads ctx.changed_rows
     # A time.monotonic() instant at which plan() wants to run again although no
     # input changed (e.g. once a peer had time to fix something itself), or None.
     recheck_at: float | None = None

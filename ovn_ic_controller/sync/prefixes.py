@@ -225,12 +225,14 @@ class PrefixMatcher:
     entry's and their first entry-length bits agree (the rule fixed for Q4).
     Entries are grouped by family and length, each group a set of the entries'
     leading bits, so a lookup costs one set probe per distinct entry length that
-    is not longer than the prefix.
+    is not longer than the prefix.  Matchers built from the same entries are
+    equal, so that route sync can tell whether its options changed.
     """
 
     def __init__(self, entries: Iterable[Prefix]) -> None:
+        self.entries = frozenset(entries)
         leading_bits: dict[int, dict[int, set[int]]] = {4: {}, 6: {}}
-        for entry in entries:
+        for entry in self.entries:
             shift = _WIDTH[entry.family] - entry.plen
             leading_bits[entry.family].setdefault(entry.plen, set()).add(entry.value >> shift)
         # Per family, (length, shift, leading bits) from the shortest length up.
@@ -241,6 +243,12 @@ class PrefixMatcher:
             ]
             for family, by_length in leading_bits.items()
         }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PrefixMatcher) and self.entries == other.entries
+
+    def __hash__(self) -> int:
+        return hash(self.entries)
 
     def matches(self, prefix: Prefix) -> bool:
         value = prefix.value

@@ -1,9 +1,13 @@
 """Route sync (spec §6): advertise this AZ's routes, learn the other AZs'.
 
-One pass reads each table once into plain records and indexes (routes_view),
-then computes the wanted IC SB rows (routes_advertise) and, per router, the
-wanted learned NB routes (routes_learn), and plans only the differences.  The
-pass is linear in the number of routes; an unchanged state plans nothing.
+Each pass reads the topology (routes_view): options, transit-switch ports,
+routers.  While it stays the same, the index (routes_index) takes in only the
+routes the IDL reported changed, and only the keys they touch are compared
+with the database: a route added costs the same at 100 routes or 50,000.
+When the topology changed, or the changed rows are unknown (first pass,
+reconnect, failed commit), the index is rebuilt from every row.  Either way
+the differences are planned: advertisements (routes_advertise) and learned
+routes (routes_learn); an unchanged state plans nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Any
 from .. import logs
 from ..db.plan import Plan
 from .base import Concern, Context, columns
+from .ledger import Problems
 from .prefixes import REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL
-from .routes_advertise import plan_advertisements, wanted_advertisements
-from .routes_learn import learnable_routes, plan_learned, wanted_routes
+from .routes_advertise import plan_advertisement
+from .routes_index import RouteIndex
+from .routes_learn import plan_learned
 from .routes_view import (
     ADVERTISE,
     IC_NB,
@@ -29,11 +35,7 @@ from .routes_view import (
     REFUSED_UNPARSABLE,
     Reader,
     Tally,
-    WarnOnce,
-    index_ic_routes,
-    read_options,
-    read_routers,
-    read_ts_ports,
+    read_topology,
 )
 
 log = logs.get("sync.routes")
@@ -63,38 +65,39 @@ class Routes(Concern):
               IC_SB: columns(Route="transit_switch availability_zone route_table ip_prefix "
                                    "nexthop origin external_ids")}
 
+    incremental = True
+
     def __init__(self) -> None:
-        self.warnings = WarnOnce(log)
+        self.problems = Problems(log)
         self.reader = Reader()
-        self.tally = Tally()
+        self.index: RouteIndex | None = None
         self._reported_switches: set[str] = set()
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.name)
-        tally = Tally()
-        self.warnings.begin()
-        options = read_options(ctx, self.warnings)
-        az_uuid = ctx.az.uuid
-        ports = read_ts_ports(ctx, self.reader, az_uuid)
-        routers = read_routers(ctx, self.reader, ports)
-        tally.transit_switches = {port.transit_switch for router_ports in ports.values()
-                                  for port in router_ports}
-        learning_from = ({port.transit_switch for router in routers
-                          for port in router.usable_ports} if options.learn else set())
-        own, others = index_ic_routes(ctx, self.reader, az_uuid, learning_from)
-
-        advertised = wanted_advertisements(routers, options, tally, self.warnings)
-        plan_advertisements(plan, az_uuid, own, advertised)
-        learnable = learnable_routes(others, options, tally, self.warnings)
-        for router in routers:
-            plan_learned(plan, router, wanted_routes(router, learnable, tally), self.warnings)
-
-        self.warnings.end()
+        topology, option_problems = read_topology(ctx, self.reader, ctx.az.uuid)
         self.reader.sweep()
-        self.tally = tally
+        changed = ctx.changed_rows
+        if self.index is None or changed is None or topology != self.index.topology:
+            self.problems.restart()
+            self.index = RouteIndex(topology, self.problems)
+            changed = None
+        self.problems.set("options", option_problems)
+        index = self.index
+        index.update(ctx, changed)
+        for key in index.advertised.take_dirty():
+            plan_advertisement(plan, topology.az, key, index.advertised, index.own.get(key, []))
+        for key in index.wanted_learned.take_dirty():
+            plan_learned(plan, key, index.wanted_learned, index.learned.get(key, []))
+        self.problems.settle()
         if plan:
             log.info("routes.changes", **_summary(plan))
         return plan
+
+    @property
+    def tally(self) -> Tally:
+        """What the last pass wants, for the metrics."""
+        return self.index.tally() if self.index is not None else Tally()
 
     def report(self, metrics: Any) -> None:
         tally = self.tally

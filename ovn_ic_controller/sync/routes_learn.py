@@ -11,14 +11,23 @@ lost all its transit-switch ports (Q7).
 route of its own (any policy) in the same route table to the same prefix.  The
 prefixes are compared parsed (address with host bits, and length) rather than
 as strings as 23.03 does, so ``10.0.0.5`` and ``10.0.0.5/32`` are one prefix.
+
+Each remote route is a source in a Ledger (sync/ledger.py) keyed by (router,
+identity); ``plan_learned`` compares one such key with the router's learned
+routes of that identity.
 """
 
 from __future__ import annotations
 
+import uuid as uuidlib
+from collections.abc import Collection, Mapping
+
 from ..db.plan import Plan
-from .prefixes import refusal_reason
+from .ledger import Contribution, Ledger, Problem
+from .prefixes import Prefix, refusal_reason
 from .routes_view import (
     LEARN,
+    LEARNED,
     LEARNED_ROUTE_KEY,
     NB,
     REFUSED_LOCAL_WINS,
@@ -27,105 +36,82 @@ from .routes_view import (
     Identity,
     LearnedRoute,
     RouteOptions,
-    Router,
-    Tally,
-    WarnOnce,
+    RouterView,
+    TsPort,
 )
 
+LearnKey = tuple[uuidlib.UUID, Identity | None]  # router, identity of its learned routes
+LocalPrefixes = Mapping[uuidlib.UUID, Collection[tuple[str, Prefix]]]  # router -> (table, prefix)
 
-def learnable_routes(by_switch: dict[str, list[IcRoute]], options: RouteOptions, tally: Tally,
-                     warnings: WarnOnce) -> dict[str, list[IcRoute]]:
-    """Per transit switch, the other AZs' routes that parse and pass the AZ-wide filters.
 
-    Each route is judged once here, however many local ports see it.
+def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
+                        local_prefixes: LocalPrefixes, options: RouteOptions) -> Contribution:
+    """What another AZ's route makes the routers learning through its transit switch learn.
+
+    ``learners`` are the (router, usable port) pairs on that transit switch.
     """
-    learnable: dict[str, list[IcRoute]] = {}
-    for transit_switch, routes in by_switch.items():
-        kept = learnable[transit_switch] = []
-        for route in routes:
-            if route.identity is None:
-                tally.refused[LEARN, REFUSED_UNPARSABLE] += 1
-                warnings.warn(("ic-route", transit_switch, route.ip_prefix, route.nexthop),
-                              "routes.ic_route_unparsable", route=str(route.uuid),
-                              transit_switch=transit_switch, ip_prefix=route.ip_prefix,
-                              nexthop=route.nexthop, message="IC SB route not learned: its "
-                              "prefix or next hop does not parse or is link-local")
-                continue
-            reason = refusal_reason(route.prefix, enabled=True,
-                                    allow_default=options.learn_default,
-                                    matcher=options.denylist)
-            if reason is not None:
-                tally.refused[LEARN, reason] += 1
-                continue
-            kept.append(route)
-    return learnable
-
-
-LearnKey = tuple[Identity, str]  # identity and the IC SB Route UUID (as a string)
-
-
-def wanted_routes(router: Router, learnable: dict[str, list[IcRoute]],
-                  tally: Tally) -> dict[LearnKey, IcRoute]:
-    """The routes this router should have learned, through its usable ports."""
-    wanted: dict[LearnKey, IcRoute] = {}
-    ports = router.usable_ports
-    if not ports:
-        return wanted
-    local = {(route.route_table, route.prefix) for route in router.local_routes
-             if route.prefix is not None}
-    for port in ports:
-        for route in learnable.get(port.transit_switch, ()):
-            if route.route_table and route.route_table != port.route_table:
-                continue
-            if (route.route_table, route.prefix) in local:
-                tally.refused[LEARN, REFUSED_LOCAL_WINS] += 1
-                continue
-            wanted[route.identity, route.source_id] = route
-    for route in wanted.values():
-        tally.learned[route.transit_switch] += 1
-    return wanted
-
-
-def plan_learned(plan: Plan, router: Router, wanted: dict[LearnKey, IcRoute],
-                 warnings: WarnOnce) -> None:
-    """Make the router's learned routes exactly ``wanted``, each NB row used once.
-
-    A learned route matches by identity and source; one left over with the same
-    identity is re-pointed at a new source (as 23.03 does) rather than deleted
-    and inserted; any other is removed.
-    """
-    kept: set[LearnKey] = set()
-    spare: dict[Identity, list[LearnedRoute]] = {}
-    unwanted: list[LearnedRoute] = []
-    for route in router.learned_routes:
-        key = (route.identity, route.source)
-        if route.identity is None:
-            _report_bad_learned(router, route, warnings)
-            unwanted.append(route)
-        elif key in wanted and key not in kept:
-            kept.add(key)
-        else:
-            spare.setdefault(route.identity, []).append(route)
-    for key, remote in wanted.items():
-        if key in kept:
+    if route.identity is None:
+        return Contribution(counts=(((LEARN, REFUSED_UNPARSABLE), 1),), problems=(
+            Problem(("ic-route", route.transit_switch, route.ip_prefix, route.nexthop),
+                    "routes.ic_route_unparsable",
+                    {"route": route.source_id, "transit_switch": route.transit_switch,
+                     "ip_prefix": route.ip_prefix, "nexthop": route.nexthop,
+                     "message": "IC SB route not learned: its prefix or next hop does not "
+                                "parse or is link-local"}),))
+    reason = refusal_reason(route.prefix, enabled=True, allow_default=options.learn_default,
+                            matcher=options.denylist)
+    if reason is not None:
+        return Contribution(counts=(((LEARN, reason), 1),))
+    entries: dict[LearnKey, IcRoute] = {}
+    local_wins = 0
+    for router, port in learners:
+        if route.route_table and route.route_table != port.route_table:
             continue
-        reusable = spare.get(remote.identity)
-        if reusable:
-            plan.setkey(NB, "Logical_Router_Static_Route", reusable.pop().uuid,
-                        "external_ids", LEARNED_ROUTE_KEY, remote.source_id)
+        if (route.route_table, route.prefix) in local_prefixes.get(router.uuid, ()):
+            local_wins += 1
+            continue
+        entries[router.uuid, route.identity] = route
+    counts = [((LEARNED, route.transit_switch), len(entries))] if entries else []
+    if local_wins:
+        counts.append(((LEARN, REFUSED_LOCAL_WINS), local_wins))
+    return Contribution(tuple(entries.items()), tuple(counts))
+
+
+def unparsable_learned(router: RouterView, route: LearnedRoute) -> Problem:
+    return Problem(("learned", route.uuid), "routes.learned_route_unparsable",
+                   {"router": router.name, "route": str(route.uuid),
+                    "ip_prefix": route.ip_prefix, "nexthop": route.nexthop,
+                    "message": "learned route does not parse: removed"})
+
+
+def plan_learned(plan: Plan, key: LearnKey, ledger: Ledger[LearnKey, IcRoute],
+                 learned: list[LearnedRoute]) -> None:
+    """Make the router's ``learned`` routes of one identity exactly the wanted ones.
+
+    A learned route matches by source; one left over is re-pointed at a new
+    source (as 23.03 does) rather than deleted and inserted; any other is removed.
+    An unparsable learned route (identity None) is never wanted.
+    """
+    router_uuid, _ = key
+    wanted = {remote.source_id: remote for remote in ledger.wanted(key).values()}
+    kept: set[str] = set()
+    spare: list[LearnedRoute] = []
+    for route in learned:
+        if route.source in wanted and route.source not in kept:
+            kept.add(route.source)
+        else:
+            spare.append(route)
+    for source_id, remote in wanted.items():
+        if source_id in kept:
+            continue
+        if spare:
+            plan.setkey(NB, "Logical_Router_Static_Route", spare.pop().uuid,
+                        "external_ids", LEARNED_ROUTE_KEY, source_id)
             continue
         new = plan.insert(NB, "Logical_Router_Static_Route", ip_prefix=remote.ip_prefix,
                           nexthop=remote.nexthop, route_table=remote.route_table,
-                          external_ids={LEARNED_ROUTE_KEY: remote.source_id},
+                          external_ids={LEARNED_ROUTE_KEY: source_id},
                           options={"origin": remote.origin})
-        plan.addvalue(NB, "Logical_Router", router.uuid, "static_routes", new)
-    unwanted.extend(route for routes in spare.values() for route in routes)
-    for route in unwanted:
-        plan.delvalue(NB, "Logical_Router", router.uuid, "static_routes", route.uuid)
-
-
-def _report_bad_learned(router: Router, route: LearnedRoute, warnings: WarnOnce) -> None:
-    warnings.warn(("learned", route.uuid), "routes.learned_route_unparsable",
-                  router=router.name, route=str(route.uuid), ip_prefix=route.ip_prefix,
-                  nexthop=route.nexthop, message="learned route does not parse: removed")
-
+        plan.addvalue(NB, "Logical_Router", router_uuid, "static_routes", new)
+    for route in spare:
+        plan.delvalue(NB, "Logical_Router", router_uuid, "static_routes", route.uuid)

@@ -9,7 +9,6 @@ import route_world
 from route_world import one_router
 
 from ovn_ic_controller.metrics import Metrics
-from ovn_ic_controller.sync import routes_view
 from ovn_ic_controller.sync.routes import Routes
 
 
@@ -93,15 +92,3 @@ def test_a_pass_is_linear_in_the_number_of_routes(monkeypatch):
     # Each advertised route: its static route and its IC SB row; each learned route: the
     # IC SB row and the NB route.  A handful of columns each.
     assert large / (2 * 1600) < 13
-
-
-def test_warn_once_reports_a_problem_again_only_after_it_went_away():
-    logged = []
-    warnings = routes_view.WarnOnce(types.SimpleNamespace(
-        warning=lambda event, **fields: logged.append(event)))
-    for present in (True, True, False, True):
-        warnings.begin()
-        if present:
-            warnings.warn("key", "problem")
-        warnings.end()
-    assert logged == ["problem", "problem"]

@@ -1,0 +1,234 @@
+"""Route sync's state between passes: the routes read so far and what each wants.
+
+For one topology (sync/routes_view.py), the index holds a record of every
+static route on a router and of every IC SB route that matters here (this
+AZ's own, and other AZs' on transit switches it learns from), each router's
+static_routes as last seen, and two ledgers (sync/ledger.py) of the wanted
+rows: advertised IC SB rows and learned NB routes.
+
+``update`` takes the rows the IDL reported changed and re-derives only those,
+and only the keys they touch are compared with the database afterwards; a
+single route added costs work for that route, whatever the number of others.
+``update`` with no list of changes feeds every row to the empty index: the
+full recompute, by the same path.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections import Counter
+from typing import Any
+
+from ..db.values import NO_REFERENCES, ReferenceSet, references
+from .base import ChangedRows, Context
+from .ledger import Ledger, Problems
+from .prefixes import Prefix
+from .routes_advertise import AdKey, Advertisement, connected_contributions, static_contribution
+from .routes_learn import LearnKey, remote_contribution, unparsable_learned
+from .routes_view import (
+    ADVERTISE,
+    IC_SB,
+    LEARN,
+    LEARNED,
+    NB,
+    IcRoute,
+    LearnedRoute,
+    LocalRoute,
+    Tally,
+    Topology,
+    ic_route,
+    static_route,
+)
+
+LR, LRSR, ROUTE = "Logical_Router", "Logical_Router_Static_Route", "Route"
+
+
+class RouteIndex:
+    """What one topology's routes want, kept current from changed rows."""
+
+    def __init__(self, topology: Topology, problems: Problems) -> None:
+        self.topology = topology
+        self.problems = problems
+        self.learners = topology.learners()
+        # NB: each router's static_routes as last seen, each route's record and routers.
+        self.members: dict[uuidlib.UUID, ReferenceSet] = {}
+        self.nb_routes: dict[uuidlib.UUID, LocalRoute | LearnedRoute] = {}
+        self.routers_of: dict[uuidlib.UUID, tuple[uuidlib.UUID, ...]] = {}
+        # Per router, how many local routes it has per (route_table, prefix): "local wins".
+        self.local_prefixes: dict[uuidlib.UUID, Counter[tuple[str, Prefix]]] = {}
+        self.learned: dict[LearnKey, list[LearnedRoute]] = {}
+        # IC SB: the routes indexed here; this AZ's by key; the others' by (table, prefix).
+        self.ic_routes: dict[uuidlib.UUID, IcRoute] = {}
+        self.own: dict[AdKey, list[IcRoute]] = {}
+        self.remote_by_prefix: dict[tuple[str, Prefix], list[uuidlib.UUID]] = {}
+        self.advertised: Ledger[AdKey, Advertisement] = Ledger(
+            ADVERTISE, problems, group_of=lambda key: key[0])
+        self.wanted_learned: Ledger[LearnKey, IcRoute] = Ledger(LEARN, problems)
+        self._stale_remotes: dict[uuidlib.UUID, None] = {}
+
+    # ---------------------------------------------------------------- update
+    def update(self, ctx: Context, changed: ChangedRows | None) -> None:
+        """Take in the rows changed since the last update (None: every row, into a new index)."""
+        if changed is None:
+            for router in self.topology.routers.values():
+                for source, contribution in connected_contributions(router,
+                                                                    self.topology.options):
+                    self.advertised.put(source, contribution)
+            routers = [row.uuid for row in ctx.rows(NB, LR)]
+            routes = [row.uuid for row in ctx.rows(IC_SB, ROUTE)]
+        else:
+            # Routes modified in place first: those just added are derived when linked.
+            for uuid in changed.get((NB, LRSR), ()):
+                if uuid in self.nb_routes:
+                    self._rederive_static_route(ctx, uuid)
+            routers = changed.get((NB, LR), ())
+            routes = changed.get((IC_SB, ROUTE), ())
+        for uuid in routers:
+            self._update_members(ctx, uuid)
+        for uuid in routes:
+            self._update_ic_route(ctx, uuid)
+        stale, self._stale_remotes = self._stale_remotes, {}
+        for uuid in stale:
+            self._put_remote(uuid)
+
+    def _update_members(self, ctx: Context, router: uuidlib.UUID) -> None:
+        row = ctx.row(NB, LR, router)
+        now = references(row, "static_routes") if row is not None else NO_REFERENCES
+        before = self.members.pop(router, NO_REFERENCES)
+        if len(now):
+            self.members[router] = now
+        for route in before.minus(now):
+            self._unlink(router, route)
+        for route in now.minus(before):
+            self._link(ctx, router, route)
+
+    def _link(self, ctx: Context, router: uuidlib.UUID, route: uuidlib.UUID) -> None:
+        record = self.nb_routes.get(route)
+        if record is None:
+            row = ctx.row(NB, LRSR, route)
+            if row is None:
+                return
+            record = self.nb_routes[route] = static_route(row)
+        self.routers_of[route] = (*self.routers_of.get(route, ()), router)
+        self._add_route(router, record)
+
+    def _unlink(self, router: uuidlib.UUID, route: uuidlib.UUID) -> None:
+        record = self.nb_routes.get(route)
+        if record is None:
+            return
+        self._remove_route(router, record)
+        others = tuple(other for other in self.routers_of.pop(route) if other != router)
+        if others:
+            self.routers_of[route] = others
+        else:
+            del self.nb_routes[route]
+
+    def _rederive_static_route(self, ctx: Context, uuid: uuidlib.UUID) -> None:
+        row = ctx.row(NB, LRSR, uuid)
+        if row is None:  # deleted: its routers' static_routes changed too
+            return
+        before, now = self.nb_routes[uuid], static_route(row)
+        if now == before:
+            return
+        for router in self.routers_of[uuid]:
+            self._remove_route(router, before)
+        self.nb_routes[uuid] = now
+        for router in self.routers_of[uuid]:
+            self._add_route(router, now)
+
+    def _add_route(self, router_uuid: uuidlib.UUID, record: LocalRoute | LearnedRoute) -> None:
+        router = self.topology.routers[router_uuid]
+        if isinstance(record, LearnedRoute):
+            key = (router_uuid, record.identity)
+            self.learned.setdefault(key, []).append(record)
+            self.wanted_learned.touch(key)
+            if record.identity is None:
+                self.problems.set(("learned", record.uuid), (unparsable_learned(router, record),))
+            return
+        self.advertised.put((router_uuid, record.uuid),
+                            static_contribution(router, record, self.topology.options))
+        if record.prefix is not None:
+            self._count_local_prefix(router_uuid, (record.route_table, record.prefix), 1)
+
+    def _remove_route(self, router: uuidlib.UUID, record: LocalRoute | LearnedRoute) -> None:
+        if isinstance(record, LearnedRoute):
+            key = (router, record.identity)
+            _remove(self.learned, key, record)
+            self.wanted_learned.touch(key)
+            if record.identity is None:
+                self.problems.set(("learned", record.uuid), ())
+            return
+        self.advertised.drop((router, record.uuid))
+        if record.prefix is not None:
+            self._count_local_prefix(router, (record.route_table, record.prefix), -1)
+
+    def _count_local_prefix(self, router: uuidlib.UUID, key: tuple[str, Prefix],
+                            delta: int) -> None:
+        """Count a local route in or out; when the first comes or the last goes, the
+        remote routes to that prefix are learned differently (local wins)."""
+        counts = self.local_prefixes.get(router)
+        if counts is None:
+            counts = self.local_prefixes[router] = Counter()
+        before = counts[key]
+        after = counts[key] = before + delta
+        if not after:
+            del counts[key]
+        if not before or not after:
+            self._stale_remotes.update(dict.fromkeys(self.remote_by_prefix.get(key, ())))
+
+    def _update_ic_route(self, ctx: Context, uuid: uuidlib.UUID) -> None:
+        before = self.ic_routes.pop(uuid, None)
+        if before is not None:
+            self._unindex_ic_route(before)
+        row = ctx.row(IC_SB, ROUTE, uuid)
+        if row is None:
+            return
+        route = ic_route(row)
+        if route.availability_zone == self.topology.az:
+            self.ic_routes[uuid] = route
+            self.own.setdefault(route.key, []).append(route)
+            self.advertised.touch(route.key)
+        elif route.transit_switch in self.learners:
+            self.ic_routes[uuid] = route
+            if route.prefix is not None:
+                self.remote_by_prefix.setdefault((route.route_table, route.prefix),
+                                                 []).append(uuid)
+            self._stale_remotes[uuid] = None
+
+    def _unindex_ic_route(self, route: IcRoute) -> None:
+        if route.availability_zone == self.topology.az:
+            _remove(self.own, route.key, route)
+            self.advertised.touch(route.key)
+            return
+        if route.prefix is not None:
+            _remove(self.remote_by_prefix, (route.route_table, route.prefix), route.uuid)
+        self._stale_remotes[route.uuid] = None
+
+    def _put_remote(self, uuid: uuidlib.UUID) -> None:
+        route = self.ic_routes.get(uuid)
+        if route is None or route.availability_zone == self.topology.az:
+            self.wanted_learned.drop(uuid)
+            return
+        self.wanted_learned.put(uuid, remote_contribution(
+            route, self.learners.get(route.transit_switch, ()), self.local_prefixes,
+            self.topology.options))
+
+    # ---------------------------------------------------------------- report
+    def tally(self) -> Tally:
+        tally = Tally(advertised=Counter(self.advertised.keys_per_group),
+                      refused=Counter(self.advertised.counts),
+                      transit_switches=self.topology.transit_switches())
+        for (kind, detail), count in self.wanted_learned.counts.items():
+            if kind == LEARNED:
+                tally.learned[detail] = count
+            else:
+                tally.refused[kind, detail] += count
+        return tally
+
+
+def _remove(index: dict[Any, list], key: Any, item: Any) -> None:
+    """Take ``item`` out of ``index[key]``, and the key out once its list is empty."""
+    items = index[key]
+    items.remove(item)
+    if not items:
+        del index[key]
