@@ -56,11 +56,11 @@ install:
 	install -d $(CONFDIR)
 	test -e $(CONFDIR)/controller.conf || install -m 0640 etc/controller.conf $(CONFDIR)/controller.conf
 	install -m 0644 systemd/ovn-ic-controller.service $(UNITDIR)/ovn-ic-controller.service
-	-systemctl daemon-reload 2>/dev/null
+	@if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "installed; edit $(CONFDIR)/controller.conf, then: systemctl enable --now ovn-ic-controller"
 
 uninstall:
-	-systemctl disable --now ovn-ic-controller 2>/dev/null
+	@if [ -d /run/systemd/system ]; then systemctl disable --now ovn-ic-controller || true; fi
 	rm -f $(UNITDIR)/ovn-ic-controller.service /usr/local/bin/ovn-ic-controller
 	rm -rf $(PREFIX)
 	@echo "kept $(CONFDIR)/controller.conf"
