@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PREFIX ?= /opt/ovn-ic-controller
+BINDIR ?= /usr/local/bin
 CONFDIR ?= /etc/ovn-ic
 UNITDIR ?= /etc/systemd/system
 PYTEST_ARGS ?=
@@ -52,7 +53,7 @@ lint: venv
 install:
 	$(PYTHON) -m venv $(PREFIX)
 	$(PREFIX)/bin/pip install -q .
-	ln -sf $(PREFIX)/bin/ovn-ic-controller /usr/local/bin/ovn-ic-controller
+	ln -sf $(PREFIX)/bin/ovn-ic-controller $(BINDIR)/ovn-ic-controller
 	install -d $(CONFDIR)
 	test -e $(CONFDIR)/controller.conf || install -m 0640 etc/controller.conf $(CONFDIR)/controller.conf
 	install -m 0644 systemd/ovn-ic-controller.service $(UNITDIR)/ovn-ic-controller.service
@@ -61,7 +62,7 @@ install:
 
 uninstall:
 	@if [ -d /run/systemd/system ]; then systemctl disable --now ovn-ic-controller || true; fi
-	rm -f $(UNITDIR)/ovn-ic-controller.service /usr/local/bin/ovn-ic-controller
+	rm -f $(UNITDIR)/ovn-ic-controller.service $(BINDIR)/ovn-ic-controller
 	rm -rf $(PREFIX)
 	@echo "kept $(CONFDIR)/controller.conf"
 
