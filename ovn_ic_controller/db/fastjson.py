@@ -7,7 +7,10 @@ in C, through the standard library:
 
 * framing: a regex scan that only follows strings (with their escapes) and
   bracket depth finds where the top-level value ends, across chunk splits
-  anywhere (inside strings, right after a backslash);
+  anywhere (inside strings, right after a backslash).  A chunk that cannot
+  hold the end (most of a large message) is skipped without stepping through
+  its tokens in Python: C passes delete its strings and other text and cancel
+  its matched brackets, leaving only the net change in depth;
 * decoding: the complete text goes to the C-accelerated ``json`` decoder, with
   numbers converted exactly as ``ovs.json`` does (integral values that fit an
   int64 become ints, others floats).
@@ -37,14 +40,21 @@ _ORIGINAL_PARSER = ovs.json.Parser
 _ORIGINAL_NEW = vars(_ORIGINAL_PARSER)["__new__"]
 _WHITESPACE = " \t\n\r"  # exactly JSON's, as in ovs.json
 
+# A string's content, up to its closing quote.  Escapes are skipped as pairs,
+# so an escaped quote never ends the string.
+_STRING_CONTENT = r'[^"\\]*(?:\\.[^"\\]*)*'
 # The rest of a string up to and including its closing quote (group 1), which
-# is missing when the string goes on in the next chunk.  Escapes are skipped as
-# pairs, so an escaped quote never ends the string.
-_STRING_BODY = r'[^"\\]*(?:\\.[^"\\]*)*(")?'
+# is missing when the string goes on in the next chunk.
+_STRING_BODY = _STRING_CONTENT + '(")?'
 _STRING_REST = re.compile(_STRING_BODY, re.S)
 # Tokens of the framing scan: a string, an opening or a closing bracket.
 _TOKEN = re.compile('"' + _STRING_BODY + r"|([{\[])|([}\]])", re.S)
 _CLOSED_STRING, _OPEN, _CLOSE = 1, 2, 3
+# For the quick chunk check: complete strings, and then anything but brackets.
+_CLOSED_STRINGS = re.compile('"' + _STRING_CONTENT + '"', re.S)
+_NOT_BRACKETS = re.compile(r"[^{}\[\]]+")
+_AS_PARENS = str.maketrans("{[}]", "(())")  # the scan, too, ignores bracket types
+_MAX_CANCEL_PASSES = 32  # deeper nesting within one chunk takes the token scan
 
 # Escapes that ovs.json rejects but the json module accepts: a NUL, and a
 # leading surrogate not followed by a trailing one.  False positives (an
@@ -182,6 +192,8 @@ class FastParser:
                 return -1
             self._in_string = False
             position = rest.end()
+        if self._skip_unless_closing(text, position):
+            return -1
         depth = self._depth
         for token in _TOKEN.finditer(text, position):
             kind = token.lastindex
@@ -198,6 +210,45 @@ class FastParser:
                 break
         self._depth = depth
         return -1
+
+    def _skip_unless_closing(self, text: str, position: int) -> bool:
+        """If the top-level value surely does not end in ``text[position:]`` (which
+        starts outside any string), take in its depth and string state and return
+        True; else return False, changing nothing, for the token scan to decide.
+
+        Deleting everything but brackets and cancelling adjacent "()" pairs until
+        none are left reduces the chunk to ``")" * k + "(" * m``: its running depth
+        dips by k at most, so the value ends here only if k reaches the depth.
+        """
+        chunk = text[position:]
+        if "\\" in chunk:
+            outside = _CLOSED_STRINGS.sub("", chunk)
+            quote = outside.find('"')  # the start of a string going on in the next chunk
+            in_string = quote >= 0
+            if in_string:
+                outside = outside[:quote]
+        else:  # without escapes quotes alternate, which splitting finds faster
+            pieces = chunk.split('"')
+            in_string = len(pieces) % 2 == 0
+            outside = "".join(pieces[::2])
+        brackets = _NOT_BRACKETS.sub("", outside).translate(_AS_PARENS)
+        for _ in range(_MAX_CANCEL_PASSES):
+            if "()" not in brackets:
+                break
+            brackets = brackets.replace("()", "")
+        else:
+            return False
+        opened = brackets.lstrip(")")
+        closed = len(brackets) - len(opened)
+        if closed >= self._depth:
+            return False
+        self._depth += len(opened) - closed
+        if in_string:
+            self._in_string = True
+            # A backslash run ending the chunk starts afresh after the string's
+            # opening quote or an escape's second character: odd leaves one pending.
+            self._escape_pending = (len(text) - len(text.rstrip("\\"))) % 2 == 1
+        return True
 
     def _hand_over(self, text: str) -> int:
         """Let the original parser decide from here on, replaying the text taken
