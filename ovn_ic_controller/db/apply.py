@@ -146,12 +146,12 @@ def _name(row: NewRow) -> str:
 
 
 def _atom(value: Any) -> Json:
+    if isinstance(value, (str, int, float)):  # bool is an int; first: most atoms are strings
+        return value
     if isinstance(value, NewRow):
         return ["named-uuid", _name(value)]
     if isinstance(value, uuidlib.UUID):
         return ["uuid", str(value)]
-    if isinstance(value, (str, int, float)):  # bool is an int
-        return value
     raise TypeError(f"not an OVSDB atom: {value!r}")
 
 

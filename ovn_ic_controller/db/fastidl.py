@@ -12,19 +12,26 @@ from one AZ's routes to another AZ learning them.
 ``FastInsertIdl`` overrides both, for rows being created only: the columns the
 update has are parsed and stored, and each missing non-optional scalar gets a
 copy of its default datum, built once per column.  Strings and maps of strings
-without constraints, most columns of a route, are parsed here directly; the
-rest by ``Datum.from_json``, which checks every atom against constraints that
-these types do not have.  The rows are those the original makes
+without constraints, and single UUIDs, most columns of a route, are parsed here
+directly; the rest by ``Datum.from_json``, which checks every atom against
+constraints that these types do not have.  The rows are those the original makes
 (tests/unit/test_fastidl.py compares them column by column); rows already
 present take the original path.  Should a later ovs rename these private
 methods, the overrides are merely unused: the IDL works as before.
+
+Each table's rows also get a ``get`` that looks a row up without raising: the
+IDL calls it for every row of an update, and the inherited ``Mapping.get``
+raises and catches a KeyError for each new row.
 """
 
 from __future__ import annotations
 
 import sys
+import uuid
+from collections.abc import Callable
 from typing import Any
 
+import ovs.db.custom_index
 import ovs.db.data
 import ovs.db.error
 import ovs.db.idl
@@ -32,6 +39,10 @@ import ovs.db.types
 import ovs.ovsuuid
 
 _vlog = ovs.db.idl.vlog
+_STRING = ovs.db.types.StringType
+_UUID = ovs.db.types.UuidType
+
+Parser = Callable[[ovs.db.types.Type, Any], ovs.db.data.Datum]
 
 
 class FastInsertIdl(ovs.db.idl.Idl):
@@ -41,6 +52,10 @@ class FastInsertIdl(ovs.db.idl.Idl):
         super().__init__(*args, **kwargs)
         # Per table: (column name, default datum) of its non-optional scalar columns.
         self._scalar_defaults: dict[str, list[tuple[str, ovs.db.data.Datum]]] = {}
+        self._parsers: dict[str, dict[str, tuple[Any, Parser]]] = {}  # see _parsers_of
+        for table in self.tables.values():
+            if type(table.rows) is ovs.db.custom_index.IndexedRows:
+                table.rows.__class__ = _Rows
 
     def _Idl__add_default(self, table: Any, row_update: dict) -> None:
         """Nothing: ``_Idl__row_update`` gives a new row its defaults itself."""
@@ -50,13 +65,15 @@ class FastInsertIdl(ovs.db.idl.Idl):
             return super()._Idl__row_update(table, row, row_json)
         changed = False
         data = row._data
+        parsers = self._parsers_of(table)
         for name, datum_json in row_json.items():
-            column = table.columns.get(name)
-            if column is None:
+            found = parsers.get(name)
+            if found is None:
                 _vlog.warn(f"unknown column {name} updating table {table.name}")
                 continue
+            column, parse = found
             try:
-                data[name] = _datum_from_json(column.type, datum_json)
+                data[name] = parse(column.type, datum_json)
             except ovs.db.error.Error as e:
                 _vlog.warn(f"error parsing column {name} in table {table.name}: {e}")
                 continue
@@ -65,6 +82,15 @@ class FastInsertIdl(ovs.db.idl.Idl):
             if name not in row_json:
                 data[name] = default.copy()
         return changed
+
+    def _parsers_of(self, table: Any) -> dict[str, tuple[Any, Parser]]:
+        """Per column of ``table``: the column and its parser, chosen once per column
+        rather than per row, since the type checks cost as much as the parsing."""
+        found = self._parsers.get(table.name)
+        if found is None:
+            found = self._parsers[table.name] = {
+                name: (column, _parser_for(column.type)) for name, column in table.columns.items()}
+        return found
 
     def _defaults_of(self, table: Any) -> list[tuple[str, ovs.db.data.Datum]]:
         """What the original's ``__add_default`` writes and ``__row_update`` then keeps."""
@@ -81,20 +107,60 @@ class FastInsertIdl(ovs.db.idl.Idl):
         return found
 
 
+class _Rows(ovs.db.custom_index.IndexedRows):
+    """IndexedRows (one row per UUID, the last) with a ``get`` that raises nothing."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = self.data.get(key)
+        return found[-1] if found else default
+
+
+def _parser_for(kind: ovs.db.types.Type) -> Parser:
+    """The quickest parser that is right for every value of ``kind``."""
+    if kind.value is None and kind.n_min == kind.n_max == 1 \
+            and kind.key.type == ovs.db.types.UuidType and kind.key.enum is None:
+        return _uuid_datum
+    if not _plain_string(kind.key) or not (kind.value is None or _plain_string(kind.value)):
+        return ovs.db.data.Datum.from_json
+    if kind.value is None:
+        return _string_datum if kind.n_min == kind.n_max == 1 else ovs.db.data.Datum.from_json
+    return _string_map_datum
+
+
 def _datum_from_json(kind: ovs.db.types.Type, json: Any) -> ovs.db.data.Datum:
     """``Datum.from_json(kind, json)``, quicker for a string or a map of strings."""
-    string = ovs.db.types.StringType
-    if not _plain_string(kind.key) or not (kind.value is None or _plain_string(kind.value)):
-        return ovs.db.data.Datum.from_json(kind, json)
-    if kind.value is None and kind.n_min == kind.n_max == 1 and isinstance(json, str):
-        return ovs.db.data.Datum(kind, {ovs.db.data.Atom(string, json): None})
-    if kind.value is not None and isinstance(json, list) and len(json) == 2 \
-            and json[0] == "map" and isinstance(json[1], list):
+    return _parser_for(kind)(kind, json)
+
+
+def _string_datum(kind: ovs.db.types.Type, json: Any) -> ovs.db.data.Datum:
+    """A column holding exactly one unconstrained string."""
+    if isinstance(json, str):
+        return ovs.db.data.Datum(kind, {ovs.db.data.Atom(_STRING, json): None})
+    return ovs.db.data.Datum.from_json(kind, json)  # anything else, errors included
+
+
+def _uuid_datum(kind: ovs.db.types.Type, json: Any) -> ovs.db.data.Datum:
+    """A column holding exactly one UUID, e.g. a reference (whose target the IDL
+    does not check either)."""
+    if isinstance(json, list) and len(json) == 2 and json[0] == "uuid" \
+            and isinstance(json[1], str) and ovs.ovsuuid.is_valid_string(json[1]):
+        return ovs.db.data.Datum(kind, {ovs.db.data.Atom(_UUID, uuid.UUID(json[1])): None})
+    return ovs.db.data.Datum.from_json(kind, json)  # anything else, errors included
+
+
+def _string_map_datum(kind: ovs.db.types.Type, json: Any) -> ovs.db.data.Datum:
+    """A map of unconstrained strings to unconstrained strings."""
+    if isinstance(json, list) and len(json) == 2 and json[0] == "map" \
+            and isinstance(json[1], list):
         pairs = json[1]
-        if all(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
-               and isinstance(pair[1], str) for pair in pairs):
-            values = {ovs.db.data.Atom(string, key): ovs.db.data.Atom(string, value)
-                      for key, value in pairs}
+        atom, string = ovs.db.data.Atom, _STRING
+        values = {}
+        for pair in pairs:  # a loop, not all() and a comprehension: most maps have 1 or 2 pairs
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+                    and isinstance(pair[1], str)):
+                break
+            values[atom(string, pair[0])] = atom(string, pair[1])
+        else:
             if len(values) == len(pairs) and kind.n_min <= len(values) <= kind.n_max:
                 return ovs.db.data.Datum(kind, values)
     return ovs.db.data.Datum.from_json(kind, json)  # anything else, errors included

@@ -75,9 +75,10 @@ def plain(row: Any, name: str) -> Any:
         if column.type.n_min == 0:  # optional, a set or a map: empty
             return {} if column.type.is_map() else []
         datum = data[name]
-    if datum.type.is_map():
+    kind = datum.type  # its attributes rather than is_map()/is_scalar(): called per column
+    if kind.value is not None:  # a map
         return {key.value: value.value for key, value in datum.values.items()}
-    if datum.type.is_scalar():
+    if kind.n_min == kind.n_max == 1:  # a scalar
         return next(iter(datum.values)).value
     return [key.value for key in datum.values]
 

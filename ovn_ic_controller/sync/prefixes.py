@@ -12,6 +12,7 @@ link-local next hop is ever derived (Q2).
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 from collections.abc import Iterable
@@ -31,7 +32,7 @@ _MAC_RE = re.compile(r"[0-9A-Fa-f]{1,2}(?::[0-9A-Fa-f]{1,2}){5}")
 _IPV6_LLA_HIGH64 = 0xFE80_0000_0000_0000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prefix:
     """An address with a prefix length, host bits kept as OVN keeps them.
 
@@ -181,13 +182,25 @@ def parse_route(
     unparsable, as in ovn-ic, because it means nothing outside its own link;
     ``discard`` fails to parse like any other non-address.
     """
+    parsed = parse_route_prefixes(prefix_text, nexthop_text)
+    return None if parsed is None else (parsed[0], parsed[1].address)
+
+
+def parse_route_prefixes(prefix_text: str, nexthop_text: str) -> tuple[Prefix, Prefix] | None:
+    """``parse_route`` with the next hop as a Prefix (host length): no address object to
+    build, which shows when 10,000 routes are read at once."""
     prefix = parse_cidr(prefix_text)
     if prefix is None:
         return None
-    nexthop = parse_cidr(nexthop_text)
+    nexthop = _parse_nexthop(nexthop_text)
     if nexthop is None or _is_ipv6_link_local_nexthop(nexthop):
         return None
-    return prefix, nexthop.address
+    return prefix, nexthop
+
+
+# Next hops repeat across routes (a few per transit switch) where prefixes do not;
+# Prefix is immutable, so sharing the parsed one is safe.
+_parse_nexthop = functools.lru_cache(maxsize=4096)(parse_cidr)
 
 
 def is_link_local_prefix(prefix: Prefix) -> bool:

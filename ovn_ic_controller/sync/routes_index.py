@@ -169,12 +169,16 @@ class RouteIndex:
         counts = self.local_prefixes.get(router)
         if counts is None:
             counts = self.local_prefixes[router] = Counter()
-        before = counts[key]
-        after = counts[key] = before + delta
-        if not after:
+        before = counts.get(key, 0)  # not counts[key]: Counter's __missing__ is Python code
+        after = before + delta
+        if after:
+            counts[key] = after
+        else:
             del counts[key]
         if not before or not after:
-            self._stale_remotes.update(dict.fromkeys(self.remote_by_prefix.get(key, ())))
+            remotes = self.remote_by_prefix.get(key)
+            if remotes:
+                self._stale_remotes.update(dict.fromkeys(remotes))
 
     def _update_ic_route(self, ctx: Context, uuid: uuidlib.UUID) -> None:
         before = self.ic_routes.pop(uuid, None)
@@ -183,7 +187,7 @@ class RouteIndex:
         row = ctx.row(IC_SB, ROUTE, uuid)
         if row is None:
             return
-        route = ic_route(row)
+        route = ic_route(row, own_az=self.topology.az)
         if route.availability_zone == self.topology.az:
             self.ic_routes[uuid] = route
             self.own.setdefault(route.key, []).append(route)

@@ -29,7 +29,7 @@ from .prefixes import (
     parse_cidr,
     parse_port_addresses,
     parse_prefix_list,
-    parse_route,
+    parse_route_prefixes,
 )
 
 NB, IC_NB, IC_SB = "nb", "ic_nb", "ic_sb"
@@ -50,13 +50,14 @@ REFUSED_DUPLICATE = "duplicate"
 Identity = tuple[int, int, int, int, int, str, str]
 
 
-def identity(parsed: tuple[Prefix, Any] | None, origin: str,
+def identity(parsed: tuple[Prefix, Prefix] | None, origin: str,
              route_table: str) -> Identity | None:
-    """The identity of a route that parse_route gave ``parsed`` for; None if it did not parse."""
+    """The identity of a route that parse_route_prefixes gave ``parsed`` for; None if it
+    did not parse."""
     if parsed is None:
         return None
     prefix, nexthop = parsed
-    return (prefix.family, prefix.value, prefix.plen, nexthop.version, int(nexthop), origin,
+    return (prefix.family, prefix.value, prefix.plen, nexthop.family, nexthop.value, origin,
             route_table)
 
 
@@ -299,7 +300,7 @@ def static_route(row: Any) -> LocalRoute | LearnedRoute:
     """The record of a Logical_Router_Static_Route row."""
     ip_prefix, nexthop = plain(row, "ip_prefix"), plain(row, "nexthop")
     route_table = plain(row, "route_table")
-    parsed = parse_route(ip_prefix, nexthop)
+    parsed = parse_route_prefixes(ip_prefix, nexthop)
     source = plain(row, "external_ids").get(LEARNED_ROUTE_KEY)
     if source is not None:
         origin = plain(row, "options").get("origin", "")
@@ -315,13 +316,18 @@ def static_route(row: Any) -> LocalRoute | LearnedRoute:
                       parsed is not None)
 
 
-def ic_route(row: Any) -> IcRoute:
-    """The record of an IC SB Route row."""
+def ic_route(row: Any, own_az: uuidlib.UUID | None = None) -> IcRoute:
+    """The record of an IC SB Route row.
+
+    A row of ``own_az`` is only compared by key and source, never learned, so its
+    prefix and next hop are not parsed: identity and prefix are None.
+    """
     ip_prefix, nexthop = plain(row, "ip_prefix"), plain(row, "nexthop")
     origin, route_table = plain(row, "origin"), plain(row, "route_table")
-    parsed = parse_route(ip_prefix, nexthop)
+    availability_zone = plain(row, "availability_zone")
+    parsed = parse_route_prefixes(ip_prefix, nexthop) if availability_zone != own_az else None
     ids = plain(row, "external_ids")
-    return IcRoute(row.uuid, plain(row, "availability_zone"), plain(row, "transit_switch"),
+    return IcRoute(row.uuid, availability_zone, plain(row, "transit_switch"),
                    route_table, ip_prefix, nexthop, origin, ids.get("nb-id"), ids.get("lr-id"),
                    identity(parsed, origin, route_table),
                    parsed[0] if parsed is not None else None)
