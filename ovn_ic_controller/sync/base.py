@@ -62,8 +62,14 @@ class Concern:
     def report(self, metrics: Any) -> None:
         """Publish what the last plan() found besides row changes (e.g. problems to fix)."""
 
-    def input_tables(self) -> set[tuple[str, str]]:
-        return {(db, table) for db, tables in self.reads.items() for table in tables}
+    def input_tables(self) -> frozenset[tuple[str, str]]:
+        """(db, table) pairs of ``reads``; asked on every loop iteration, so built once."""
+        found = self.__dict__.get("_input_tables")
+        if found is None:
+            found = frozenset((db, table) for db, tables in self.reads.items()
+                              for table in tables)
+            self.__dict__["_input_tables"] = found
+        return found
 
 
 def columns(**tables: str) -> dict[str, frozenset]:
