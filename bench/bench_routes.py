@@ -21,6 +21,7 @@ does not compete for the CPUs.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import shutil
@@ -51,6 +52,7 @@ class OvsdbClient:
         self.sock.connect(remote[len("unix:"):])
         self.buffer = ""
         self.decoder = json.JSONDecoder()
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()
         self.next_id = 0
         self.on_notify = None
 
@@ -64,25 +66,34 @@ class OvsdbClient:
         return self.next_id
 
     def _messages(self, deadline: float):
+        # Decoding is tried only when what was received ends like a message (with a
+        # closing brace), so that a message of megabytes arriving in many reads is
+        # parsed once rather than once per read: the client must not add to the time.
+        complete = False
         while True:
             stripped = self.buffer.lstrip()
-            if stripped:
+            if stripped and complete:
                 try:
                     message, end = self.decoder.raw_decode(stripped)
                 except ValueError:
-                    pass
+                    complete = False
                 else:
                     self.buffer = stripped[end:]
                     yield message
                     continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no answer from the database")
-            self.sock.settimeout(remaining)
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("database closed the connection")
-            self.buffer += chunk.decode()
+            pending = [self.buffer]
+            while not complete:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("no answer from the database")
+                self.sock.settimeout(remaining)
+                chunk = self.sock.recv(1 << 20)
+                if not chunk:
+                    raise ConnectionError("database closed the connection")
+                text = self.utf8.decode(chunk)
+                pending.append(text)
+                complete = text.rstrip().endswith("}")
+            self.buffer = "".join(pending)
 
     def _dispatch(self, message: dict) -> None:
         if message.get("method") == "echo":
@@ -201,6 +212,21 @@ def peak_rss_mb(pids: list[int]) -> float:
     return peak / 1024
 
 
+def wait_quiet(pids: list[int], window_s: float = 0.5, timeout: float = 30) -> None:
+    """Until the daemons use under 2 % CPU over ``window_s``, so that a phase starts
+    from rest rather than while they finish the set-up; at most ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(window_s)
+        now = cpu_seconds(pids)
+        if now - last <= 0.02 * window_s:
+            return
+        last = now
+    print(f"warning: the daemons still busy after {timeout:.0f} s; measuring anyway",
+          file=sys.stderr)
+
+
 def committed_transactions(testbed: Testbed) -> int:
     """Transactions recorded in every database file of the testbed so far."""
     files = [testbed.workdir / "ic" / "nb.db", testbed.workdir / "ic" / "sb.db"]
@@ -282,6 +308,7 @@ def run_one(impl_name: str, size: int, samples: int, idle_s: float) -> dict:
         learned = LearnedRoutes(az2.nb)
         pids = impl.pids(testbed)
         timeout = 120 + size / 50
+        wait_quiet(pids)
 
         bulk = prefixes(size)
         cpu0 = cpu_seconds(pids)

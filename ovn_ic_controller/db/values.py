@@ -6,11 +6,11 @@ strings whose parsing rules ovn-ic fixes: booleans are true only for "true"
 
 ``plain`` and ``references`` read an IDL row's committed datums directly
 (``Row._data``: column -> Datum, whose ``values`` map Atoms to Atoms or None,
-the layout of every ovs release since 2.x), for the rows that are many: a
-column read through ``Row.__getattr__`` converts the datum anew, 2 µs for a
-string and 6 µs for a map, most of the cost of reading 10,000 routes.  Both
-read fake rows (plain attributes, referenced rows as objects with a ``uuid``)
-too, for unit tests.
+the layout of every ovs release since 2.x), or, for a column fastidl has not
+parsed yet, its JSON, for the rows that are many: a column read through
+``Row.__getattr__`` converts the datum anew, 2 µs for a string and 6 µs for a
+map, most of the cost of reading 10,000 routes.  Both read fake rows (plain
+attributes, referenced rows as objects with a ``uuid``) too, for unit tests.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import uuid as uuidlib
 from typing import Any
 
 import ovs.db.data
+
+from .fastidl import NOT_READ, LazyColumns
 
 
 def column(row: Any, name: str, default: Any = None) -> Any:
@@ -68,12 +70,16 @@ def plain(row: Any, name: str) -> Any:
     if not isinstance(data, dict):
         return _plain_fake(getattr(row, name))
     datum = dict.get(data, name)  # not data.get(): that would make up a default
-    if datum is None:  # a column the server left out, or no such column
+    if datum is None:  # not parsed (fastidl), left out by the server, or no such column
+        if isinstance(data, LazyColumns):
+            value = data.read(name)
+            if value is not NOT_READ:
+                return value
         column = row._table.columns.get(name)
         if column is None:
             raise AttributeError(name)
-        if column.type.n_min == 0:  # optional, a set or a map: empty
-            return {} if column.type.is_map() else []
+        if column.type.n_min == 0 and not isinstance(data, LazyColumns):
+            return {} if column.type.is_map() else []  # optional, a set or a map: empty
         datum = data[name]
     kind = datum.type  # its attributes rather than is_map()/is_scalar(): called per column
     if kind.value is not None:  # a map

@@ -63,7 +63,7 @@ def load_replica(remote: str, schema_json: dict,
         elapsed = time.perf_counter() - started
         replica = {
             table_name: {
-                str(uuid): {column: datum.to_json() for column, datum in row._data.items()}
+                str(uuid): {column: row._data[column].to_json() for column in table.columns}
                 for uuid, row in table.rows.items()
             }
             for table_name, table in idl.tables.items()
