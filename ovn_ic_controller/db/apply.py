@@ -21,7 +21,6 @@ import uuid as uuidlib
 from typing import Any
 
 import ovs.db.idl
-import ovs.db.types
 
 from .. import logs
 from .plan import NewRow, Op, Plan, Target
@@ -52,13 +51,13 @@ class _Builder:
     def __init__(self, idl: ovs.db.idl.Idl) -> None:
         self.idl = idl
         self.rows: dict[Target, _RowChange] = {}  # in the order rows are first changed
-        self._types: dict[tuple[str, str], ovs.db.types.Type] = {}  # per (table, column)
+        self._converters: dict[str, dict[str, Any]] = {}  # see _converters_of
 
     def add(self, op: Op) -> None:
         if op.kind == "insert":
             change = self.rows[op.target] = _RowChange(op.table, "insert")
-            change.columns = {name: self._datum(op.table, name, value)
-                              for name, value in op.value.items()}
+            converters = self._converters_of(op.table)
+            change.columns = {name: converters[name](value) for name, value in op.value.items()}
             return
         change = self._change(op)
         if change is None:
@@ -98,47 +97,57 @@ class _Builder:
         ops = []
         for target, change in self.rows.items():
             table = change.table
-            where = [["_uuid", "==", _atom(target)]]
             if change.kind == "insert":
                 ops.append({"op": "insert", "table": table, "row": change.columns,
                             "uuid-name": _name(target)})
             elif change.kind == "delete":
                 if self.idl.tables[table].is_root:
-                    ops.append({"op": "delete", "table": table, "where": where})
+                    ops.append({"op": "delete", "table": table, "where": _where(target)})
                 continue
             elif change.columns:
-                ops.append({"op": "update", "table": table, "where": where,
+                ops.append({"op": "update", "table": table, "where": _where(target),
                             "row": change.columns})
-            mutations = [[name, "delete", ["set", [_atom(item) for item in items]]]
-                         for name, items in change.removes.items()]
-            mutations += [[name, "insert", self._elements(table, name, items)]
-                          for name, items in change.inserts.items()]
-            if mutations:
-                ops.append({"op": "mutate", "table": table, "where": where,
+            if change.removes or change.inserts:
+                mutations = [[name, "delete", ["set", [_atom(item) for item in items]]]
+                             for name, items in change.removes.items()]
+                mutations += [[name, "insert", self._elements(table, name, items)]
+                              for name, items in change.inserts.items()]
+                ops.append({"op": "mutate", "table": table, "where": _where(target),
                             "mutations": mutations})
         return ops
 
-    def _type(self, table: str, column: str) -> ovs.db.types.Type:
-        found = self._types.get((table, column))
-        if found is None:
-            found = self._types[table, column] = self.idl.tables[table].columns[column].type
-        return found
-
     def _datum(self, table: str, column: str, value: Any) -> Json:
         """A whole column value as OVSDB JSON: a map, a set, or a single atom."""
-        kind = self._type(table, column)
-        if kind.is_map():
-            return ["map", [[_atom(key), _atom(item)] for key, item in value.items()]]
-        if kind.is_scalar():
-            return _atom(value)
-        items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
-        return ["set", [_atom(item) for item in items]]
+        return self._converters_of(table)[column](value)
+
+    def _converters_of(self, table: str) -> dict[str, Any]:
+        """Per column of ``table``: the function writing a whole value of it as JSON."""
+        found = self._converters.get(table)
+        if found is None:
+            found = self._converters[table] = {
+                name: _map_json if column.type.is_map() else
+                _atom if column.type.is_scalar() else _set_json
+                for name, column in self.idl.tables[table].columns.items()}
+        return found
 
     def _elements(self, table: str, column: str, items: dict[Any, Any]) -> Json:
         """Elements to insert into a map (``items`` maps keys to values) or a set column."""
-        if self._type(table, column).is_map():
-            return ["map", [[_atom(key), _atom(item)] for key, item in items.items()]]
+        if self._converters_of(table)[column] is _map_json:
+            return _map_json(items)
         return ["set", [_atom(item) for item in items]]
+
+
+def _map_json(value: dict[Any, Any]) -> Json:
+    return ["map", [[_atom(key), _atom(item)] for key, item in value.items()]]
+
+
+def _set_json(value: Any) -> Json:
+    items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    return ["set", [_atom(item) for item in items]]
+
+
+def _where(target: Target) -> Json:
+    return [["_uuid", "==", _atom(target)]]
 
 
 def _name(row: NewRow) -> str:

@@ -26,6 +26,7 @@ raises and catches a KeyError for each new row.
 
 from __future__ import annotations
 
+import functools
 import sys
 import uuid
 from collections.abc import Callable
@@ -248,9 +249,16 @@ def _read_string(kind: ovs.db.types.Type, json: Any) -> Any:
 
 def _read_uuid(kind: ovs.db.types.Type, json: Any) -> Any:
     if isinstance(json, list) and len(json) == 2 and json[0] == "uuid" \
-            and isinstance(json[1], str) and ovs.ovsuuid.is_valid_string(json[1]):
-        return uuid.UUID(json[1])
+            and isinstance(json[1], str):
+        return _uuid_of(json[1])
     return NOT_READ
+
+
+@functools.lru_cache(maxsize=4096)
+def _uuid_of(text: str) -> Any:
+    """The UUID of a canonical UUID string, else NOT_READ; cached, because a reference
+    column often holds the same few UUIDs in row after row (a route's AZ)."""
+    return uuid.UUID(text) if ovs.ovsuuid.is_valid_string(text) else NOT_READ
 
 
 def _read_string_map(kind: ovs.db.types.Type, json: Any) -> Any:

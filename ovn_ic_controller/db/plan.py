@@ -28,7 +28,7 @@ class NewRow:
 Target = uuidlib.UUID | NewRow
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)  # not frozen, for speed (one per row changed); never changed
 class Op:
     """One change.  ``kind`` is insert, set, setkey, delkey, addvalue, delvalue or delete."""
 

@@ -30,7 +30,7 @@ class Problem:
     fields: dict[str, Any]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)  # not frozen, for speed (one per route); never changed
 class Contribution(Generic[K, V]):
     """What one source wants: entries, counts for the metrics, problems to report.
 

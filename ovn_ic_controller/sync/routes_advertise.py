@@ -41,7 +41,7 @@ ORIGIN_CONNECTED, ORIGIN_STATIC = "connected", "static"
 AdKey = tuple[str, str, str, str]  # transit_switch, route_table, ip_prefix, nexthop
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)  # not frozen, for speed (one per route); never changed
 class Advertisement:
     """What an own IC SB Route row must say besides its key."""
 
