@@ -28,7 +28,7 @@ SCHEMA = {
             "external_ids": {"type": {"key": "string", "value": "string",
                                       "min": 0, "max": "unlimited"}}}}}}
 
-ZONE = str(uuidlib.uuid4())
+ZONE, ZONE2 = str(uuidlib.uuid4()), str(uuidlib.uuid4())
 FULL = {"prefix": "10.0.0.0/24", "origin": "b", "priority": 7, "enabled": True, "weight": 0.5,
         "zone": ["uuid", ZONE], "peer": ["uuid", ZONE], "tags": ["set", ["x", "y"]],
         "zones": ["uuid", ZONE], "external_ids": ["map", [["k", "v"]]]}
@@ -82,11 +82,12 @@ ROUTES = [str(uuidlib.uuid4()) for _ in range(4)]
 AS_SETS = {"prefix": ["set", ["10.3.0.0/24"]], "origin": ["set", ["a"]],
            "zone": ["set", [["uuid", ZONE]]], "external_ids": ["map", [["k", 1]]]}
 UPDATES = [
-    {"Zone": {ZONE: {"initial": {"name": "z"}}},
+    {"Zone": {ZONE: {"initial": {"name": "z"}}, ZONE2: {"initial": {"name": "z2"}}},
      "Route": {ROUTES[0]: {"initial": FULL}, ROUTES[3]: {"initial": AS_SETS}}},
     {"Route": {ROUTES[1]: {"insert": {"prefix": "10.1.0.0/24"}},  # the rest left to defaults
                ROUTES[2]: {"insert": {"prefix": "10.2.0.0/24", "origin": "c"}}}},  # not in enum
-    {"Route": {ROUTES[0]: {"modify": {"tags": ["set", ["x", "z"]], "priority": 9}},
+    {"Route": {ROUTES[0]: {"modify": {"tags": ["set", ["x", "z"]], "priority": 9,
+                                      "zones": ["set", [["uuid", ZONE2]]]}},
                ROUTES[1]: {"modify": {"origin": "a", "external_ids": ["map", [["k", "w"]]]}}}},
     {"Route": {ROUTES[2]: {"delete": None}}},
 ]
