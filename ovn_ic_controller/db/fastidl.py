@@ -19,9 +19,9 @@ makes (tests/unit/test_fastidl.py compares every column of every row); rows
 already present take the original path.  Should a later ovs rename these
 private methods, the overrides are merely unused: the IDL works as before.
 
-Each table's rows also get a ``get`` that looks a row up without raising: the
-IDL calls it for every row of an update, and the inherited ``Mapping.get``
-raises and catches a KeyError for each new row.
+Each table's rows also get a ``get`` and a ``__setitem__`` that look a row up
+without raising: the IDL calls both for every row an update inserts, and the
+inherited ones raise and catch a KeyError for each.
 """
 
 from __future__ import annotations
@@ -203,11 +203,21 @@ class _TableSpec:
 
 
 class _Rows(ovs.db.custom_index.IndexedRows):
-    """IndexedRows (one row per UUID, the last) with a ``get`` that raises nothing."""
+    """IndexedRows (one row per UUID, the last) whose ``get`` and ``__setitem__`` raise
+    and catch no KeyError for a new row, as the inherited ones do."""
 
     def get(self, key: Any, default: Any = None) -> Any:
         found = self.data.get(key)
         return found[-1] if found else default
+
+    def __setitem__(self, key: Any, item: Any) -> None:
+        found = self.data.get(key)
+        if found is None:
+            self.data[key] = [item]
+        else:
+            found.append(item)
+        for index in self.indexes.values():
+            index.add(item)
 
 
 # ------------------------------------------------------------------ parsers
