@@ -145,16 +145,23 @@ class LazyColumns(ovs.db.idl.ColumnDefaultDict):
             return self[name]
         return default
 
-    def read(self, name: str) -> Any:
-        """Column ``name`` as plain data, straight from the JSON when it is still unparsed
-        and of a simple type (or left out); otherwise NOT_READ."""
-        spec = self._spec
-        json = self.raw.get(name)
-        if json is None:
-            value = spec.plain_defaults.get(name, NOT_READ)
-            return value.copy() if isinstance(value, (list, dict)) else value
-        found = spec.readers.get(name)
-        return found[1](found[0], json) if found is not None else NOT_READ
+    def read(self, names: tuple[str, ...]) -> list[Any]:
+        """Columns ``names`` as plain data, each straight from the JSON while it is
+        unparsed and of a simple type (or left out); NOT_READ for the others."""
+        raw, readers, defaults = self.raw, self._spec.readers, self._spec.plain_defaults
+        values = []
+        for name in names:
+            if dict.__contains__(self, name):  # parsed: its Datum holds the value
+                values.append(NOT_READ)
+                continue
+            json = raw.get(name)
+            if json is None:
+                value = defaults.get(name, NOT_READ)
+                values.append(value.copy() if isinstance(value, (list, dict)) else value)
+                continue
+            found = readers.get(name)
+            values.append(found[1](found[0], json) if found is not None else NOT_READ)
+        return values
 
 
 class _TableSpec:

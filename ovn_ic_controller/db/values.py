@@ -66,15 +66,27 @@ def plain(row: Any, name: str) -> Any:
 
     AttributeError when the row's table has no such column, as with getattr.
     """
+    return plain_columns(row, (name,))[0]
+
+
+def plain_columns(row: Any, names: tuple[str, ...]) -> list[Any]:
+    """``[plain(row, name) for name in names]`` in one call, for the rows that are many."""
     data = vars(row).get("_data")  # an IDL row's committed datums, by column
     if not isinstance(data, dict):
-        return _plain_fake(getattr(row, name))
+        return [_plain_fake(getattr(row, name)) for name in names]
+    if isinstance(data, LazyColumns):
+        values = data.read(names)
+        for index, value in enumerate(values):
+            if value is NOT_READ:
+                values[index] = _plain_datum(row, data, names[index])
+        return values
+    return [_plain_datum(row, data, name) for name in names]
+
+
+def _plain_datum(row: Any, data: dict, name: str) -> Any:
+    """Column ``name`` of an IDL row, read from its Datum."""
     datum = dict.get(data, name)  # not data.get(): that would make up a default
-    if datum is None:  # not parsed (fastidl), left out by the server, or no such column
-        if isinstance(data, LazyColumns):
-            value = data.read(name)
-            if value is not NOT_READ:
-                return value
+    if datum is None:  # not parsed yet (fastidl), left out by the server, or no such column
         column = row._table.columns.get(name)
         if column is None:
             raise AttributeError(name)

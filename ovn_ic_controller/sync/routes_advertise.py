@@ -62,7 +62,7 @@ def static_contribution(router: RouterView, route: LocalRoute,
                         options: RouteOptions) -> Contribution:
     """What a static route of ``router`` advertises, through the usable ports of its
     route table (§6.4 step 5)."""
-    ports = [port for port in router.usable_ports if port.route_table == route.route_table]
+    ports = router.usable_by_table.get(route.route_table)
     if not options.advertise or not ports or route.policy == "src-ip":
         return NOTHING
     if not route.parses:
@@ -134,8 +134,12 @@ def plan_advertisement(plan: Plan, az_uuid: uuidlib.UUID, key: AdKey,
                        ledger: Ledger[AdKey, Advertisement], rows: list[IcRoute]) -> None:
     """Make this AZ's IC SB rows under ``key`` the one its best source wants, or none."""
     sources = ledger.wanted(key).values()
-    winner = min(sources, key=Advertisement.rank, default=None)
-    ledger.put(("duplicates", key), _duplicates(key, winner, sources))
+    if len(sources) == 1:  # most keys: one source, so no duplicates to report
+        [winner] = sources
+        ledger.drop(("duplicates", key))
+    else:
+        winner = min(sources, key=Advertisement.rank, default=None)
+        ledger.put(("duplicates", key), _duplicates(key, winner, sources))
     if winner is None:
         for route in rows:
             plan.delete(IC_SB, "Route", route.uuid)

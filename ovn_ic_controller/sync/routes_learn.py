@@ -64,13 +64,15 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
         return Contribution(counts=(((LEARN, reason), 1),))
     entries: dict[LearnKey, IcRoute] = {}
     local_wins = 0
+    route_table, identity = route.route_table, route.identity
     for router, port in learners:
-        if route.route_table and route.route_table != port.route_table:
+        if route_table and route_table != port.route_table:
             continue
-        if (route.route_table, route.prefix) in local_prefixes.get(router.uuid, ()):
+        prefixes = local_prefixes.get(router.uuid) if local_prefixes else None
+        if prefixes and (route_table, route.prefix) in prefixes:
             local_wins += 1
             continue
-        entries[router.uuid, route.identity] = route
+        entries[router.uuid, identity] = route
     counts = [((LEARNED, route.transit_switch), len(entries))] if entries else []
     if local_wins:
         counts.append(((LEARN, REFUSED_LOCAL_WINS), local_wins))

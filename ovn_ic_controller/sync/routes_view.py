@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 from ..db.rowcache import RowCache
-from ..db.values import is_true, parse_uuid, plain
+from ..db.values import is_true, parse_uuid, plain, plain_columns
 from .az import nb_global
 from .base import Context
 from .ledger import Problem
@@ -146,6 +146,9 @@ class RouterView:
     usable_ports: tuple[TsPort, ...] = ()          # with a valid address: the only ones that
                                                    # advertise or learn (Q14)
     connected: tuple[tuple[uuidlib.UUID, str], ...] = ()  # (LRP, network) not facing a TS
+    # The usable ports by route table, derived from them: asked once per static route.
+    usable_by_table: dict[str, tuple[TsPort, ...]] = dataclasses.field(
+        default_factory=dict, compare=False, hash=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,8 +241,11 @@ def _router_view(uuid: uuidlib.UUID, name: str, lrps: list[LrpView],
     facing = {port.router_port for port in ts_ports}
     connected = tuple((lrp.uuid, network) for lrp in lrps if lrp.name not in facing
                       for network in lrp.networks)
-    return RouterView(uuid, str(uuid), name, resolved,
-                      tuple(port for port in resolved if port.addresses is not None), connected)
+    usable = tuple(port for port in resolved if port.addresses is not None)
+    by_table: dict[str, tuple[TsPort, ...]] = {}
+    for port in usable:
+        by_table[port.route_table] = (*by_table.get(port.route_table, ()), port)
+    return RouterView(uuid, str(uuid), name, resolved, usable, connected, by_table)
 
 
 # --------------------------------------------------------------------- routes
@@ -299,16 +305,19 @@ class IcRoute:
         return self.transit_switch, self.route_table, self.ip_prefix, self.nexthop
 
 
+_STATIC_COLUMNS = ("ip_prefix", "nexthop", "route_table", "external_ids", "options")
+_IC_ROUTE_COLUMNS = ("ip_prefix", "nexthop", "origin", "route_table", "availability_zone",
+                     "external_ids", "transit_switch")
+
+
 def static_route(row: Any) -> LocalRoute | LearnedRoute:
     """The record of a Logical_Router_Static_Route row."""
-    ip_prefix, nexthop = plain(row, "ip_prefix"), plain(row, "nexthop")
-    route_table = plain(row, "route_table")
+    ip_prefix, nexthop, route_table, external_ids, options = plain_columns(row, _STATIC_COLUMNS)
     parsed = parse_route_prefixes(ip_prefix, nexthop)
-    source = plain(row, "external_ids").get(LEARNED_ROUTE_KEY)
+    source = external_ids.get(LEARNED_ROUTE_KEY)
     if source is not None:
-        origin = plain(row, "options").get("origin", "")
-        return LearnedRoute(row.uuid, identity(parsed, origin, route_table), source,
-                            ip_prefix, nexthop)
+        return LearnedRoute(row.uuid, identity(parsed, options.get("origin", ""), route_table),
+                            source, ip_prefix, nexthop)
     try:
         policy = plain(row, "policy")
     except AttributeError:  # a schema without it
@@ -325,12 +334,10 @@ def ic_route(row: Any, own_az: uuidlib.UUID | None = None) -> IcRoute:
     A row of ``own_az`` is only compared by key and source, never learned, so its
     prefix and next hop are not parsed: identity and prefix are None.
     """
-    ip_prefix, nexthop = plain(row, "ip_prefix"), plain(row, "nexthop")
-    origin, route_table = plain(row, "origin"), plain(row, "route_table")
-    availability_zone = plain(row, "availability_zone")
+    ip_prefix, nexthop, origin, route_table, availability_zone, ids, transit_switch = \
+        plain_columns(row, _IC_ROUTE_COLUMNS)
     parsed = parse_route_prefixes(ip_prefix, nexthop) if availability_zone != own_az else None
-    ids = plain(row, "external_ids")
-    return IcRoute(row.uuid, availability_zone, plain(row, "transit_switch"),
+    return IcRoute(row.uuid, availability_zone, transit_switch,
                    route_table, ip_prefix, nexthop, origin, ids.get("nb-id"), ids.get("lr-id"),
                    identity(parsed, origin, route_table),
                    parsed[0] if parsed is not None else None)
