@@ -303,8 +303,8 @@ class Daemon:
         for key, (ops, comments) in split_by_database(plans).items():
             db = self.dbs[key]
             txn = build_transaction(db.idl, ops, ["ovn-ic-controller", *comments])
-            counts = Counter((plan.concern, op.effect) for plan in plans
-                             for op in plan.ops if op.db == key)
+            counts = Counter({(plan.concern, effect): count for plan in plans
+                              for (db, effect), count in plan.counts().items() if db == key})
             db.submit(txn, lambda outcome, error, key=key, counts=counts:
                       self._committed(key, outcome, error, counts))
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import operator
 import uuid as uuidlib
+from collections import Counter
 from typing import Any
 
 _handles = itertools.count(1)
@@ -34,6 +36,9 @@ class NewRow:
 
 Target = uuidlib.UUID | NewRow
 
+_DB_AND_KIND = operator.attrgetter("db", "kind")
+_EFFECTS = {"insert": "create", "delete": "delete"}
+
 
 @dataclasses.dataclass(slots=True)  # not frozen, for speed (one per row changed); never changed
 class Op:
@@ -47,13 +52,6 @@ class Op:
     key: Any = None
     value: Any = None
 
-    @property
-    def effect(self) -> str:
-        """What the change does to rows, for the rows_changed metric."""
-        return _EFFECTS.get(self.kind, "update")
-
-
-_EFFECTS = {"insert": "create", "delete": "delete"}
 
 
 class Plan:
@@ -98,6 +96,14 @@ class Plan:
     def comment(self, db: str, text: str) -> None:
         """A transaction comment (shown by ovsdb-tool show-log) for this plan's changes."""
         self.comments[db] = text
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        """Its operations per (database, effect), the effect being what the rows_changed
+        metric says: create, update or delete."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for (db, kind), count in Counter(map(_DB_AND_KIND, self.ops)).items():
+            counts[db, _EFFECTS.get(kind, "update")] += count
+        return counts
 
     def databases(self) -> set[str]:
         return {op.db for op in self.ops}

@@ -12,7 +12,6 @@ routes (routes_learn); an unchanged state plans nothing.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from .. import logs
@@ -116,4 +115,4 @@ class Routes(Concern):
 
 def _summary(plan: Plan) -> dict[str, int]:
     """Counts of changes per database and effect, e.g. ic_sb_create=3, nb_delete=1."""
-    return dict(Counter(f"{op.db}_{op.effect}" for op in plan.ops))
+    return {f"{db}_{effect}": count for (db, effect), count in plan.counts().items()}

@@ -92,3 +92,15 @@ def test_rows_gone_from_the_replica_and_deleted_rows_are_left_alone():
     plan.delete("ic_sb", "Zone", new)
     assert ovsdb_operations(replica(Zone=[zone], Route=[route]), plan.ops) == [
         {"op": "delete", "table": "Zone", "where": where(zone)}]
+
+
+def test_plan_counts_rows_changed_per_database_and_effect():
+    router, route = uuidlib.uuid4(), uuidlib.uuid4()
+    plan = Plan("test")
+    new = plan.insert("nb", "Route", prefix="10.0.0.0/24")
+    plan.addvalue("nb", "Router", router, "routes", new)
+    plan.setkey("nb", "Router", router, "options", "a", "1")
+    plan.delete("nb", "Route", route)
+    plan.insert("ic_sb", "Route", prefix="10.0.1.0/24")
+    assert plan.counts() == {("nb", "create"): 1, ("nb", "update"): 2, ("nb", "delete"): 1,
+                             ("ic_sb", "create"): 1}
