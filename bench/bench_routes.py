@@ -15,7 +15,8 @@ Latency runs from just before the NB transaction is sent to the moment a
 monitor on az2's NB sees the change: no sleeping, no polling.  The benchmark's
 own clients use the standard library's C-accelerated json, so they add little
 to what is measured.  ovn-northd is stopped once the port bindings exist, so it
-does not compete for the CPUs.
+does not compete for the CPUs, and the bulk phase starts once the daemons have
+gone quiet after the set-up.
 """
 
 from __future__ import annotations
