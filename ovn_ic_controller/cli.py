@@ -124,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check-config":
         sys.stdout.write(settings.render())
         return 0
-    from .db import fastjson
+    from .db import fastjson, utf8stream
     fastjson.install()  # the ovs library's pure-Python JSON parser dominates large loads
+    utf8stream.install()  # ovs drops a character split across two reads, and the connection
     if command == "run":
         logs.setup(args.log_level or "info", args.log_format)
         from .daemon import Daemon  # imported late: check-config needs no OVSDB machinery
