@@ -9,6 +9,7 @@ and nothing more: no ovn-controller, no ovs-vswitchd, no datapath.
 Layout under the work directory (short paths keep unix sockets readable)::
 
     ic/{nb,sb}.{db,sock,ctl,pid,log}          IC NB / IC SB ovsdb-servers
+    ic/{nb,sb}<i>.{db,sock,ctl,pid,log}       ... or the members of their Raft clusters
     az<i>/{nb,sb}.{db,sock,ctl,pid,log}       AZ NB / AZ SB ovsdb-servers
     az<i>/northd.{ctl,pid,log}                ovn-northd
     az<i>/ic.{ctl,pid,log}                    reference ovn-ic (on demand)
@@ -244,21 +245,98 @@ class _OvsdbServer(_Daemon):
         self.remote = f"unix:{self.sock}"
         self.stale_files.append(self.sock)
 
+    @property
+    def servers(self):
+        return [self]
+
     def start(self):
         """Start on the existing DB file if there is one, so data survives a restart."""
         if not self.db_file.exists():
             self.dir.mkdir(parents=True, exist_ok=True)
-            self.testbed.run("ovsdb-tool", "create", self.db_file, self.schema)
+            self.create()
         super().start("ovsdb-server", f"--remote=punix:{self.sock}", self.db_file)
+        self.wait_ready(self.answers, f"{self.db_name} to answer on {self.remote}")
 
-        def answers():
-            try:
-                dbs = self.testbed.run("ovsdb-client", "--timeout=2", "list-dbs", self.remote)
-            except CommandError:
-                return False
-            return self.db_name in dbs.split()
+    def create(self):
+        self.testbed.run("ovsdb-tool", "create", self.db_file, self.schema)
 
-        self.wait_ready(answers, f"{self.db_name} to answer list-dbs on {self.remote}")
+    def answers(self):
+        try:
+            dbs = self.testbed.run("ovsdb-client", "--timeout=2", "list-dbs", self.remote)
+        except CommandError:
+            return False
+        return self.db_name in dbs.split()
+
+
+class _RaftMember(_OvsdbServer):
+    """One ovsdb-server of a clustered database; its Raft address is on 127.0.0.1."""
+
+    def __init__(self, testbed, directory, stem, label, *, db_name, schema, founder=None):
+        super().__init__(testbed, directory, stem, label, db_name=db_name, schema=schema)
+        self.founder = founder  # the member whose cluster this one joins; None: it creates it
+        self.raft_address = f"tcp:127.0.0.1:{find_free_port()}"
+
+    def create(self):
+        if self.founder is None:
+            self.testbed.run("ovsdb-tool", "create-cluster", self.db_file, self.schema,
+                             self.raft_address)
+        else:
+            self.testbed.run("ovsdb-tool", "join-cluster", self.db_file, self.db_name,
+                             self.raft_address, self.founder.raft_address)
+
+    def answers(self):
+        """The database has joined its cluster and is connected to it."""
+        try:
+            self.testbed.run("ovsdb-client", "--timeout=2", "wait", self.remote, self.db_name,
+                             "connected")
+        except CommandError:
+            return False
+        return True
+
+    def role(self) -> str:
+        """This member's Raft role: leader, follower or candidate ("" when it is down)."""
+        try:
+            status = self.testbed.run("ovn-appctl", "--timeout=2", "-t", self.ctl,
+                                      "cluster/status", self.db_name)
+        except CommandError:
+            return ""
+        return next((line.split(":", 1)[1].strip() for line in status.splitlines()
+                     if line.startswith("Role:")), "")
+
+
+class _RaftCluster:
+    """A database served by a Raft cluster of ovsdb-servers (``<stem>1``..``<stem>N``).
+
+    ``remote`` lists every member, comma-separated, as clients of a cluster are
+    configured; they find the leader themselves.
+    """
+
+    def __init__(self, testbed, directory, stem, label, *, db_name, schema, size):
+        self.db_name = db_name
+        self.members = []
+        for index in range(1, size + 1):
+            self.members.append(_RaftMember(
+                testbed, directory, f"{stem}{index}", f"{label} member {index}",
+                db_name=db_name, schema=schema,
+                founder=self.members[0] if self.members else None))
+        self.remote = ",".join(member.remote for member in self.members)
+
+    @property
+    def servers(self):
+        return list(self.members)
+
+    def start(self):
+        for member in self.members:
+            member.start()
+
+    def stop(self, sig=signal.SIGTERM):
+        _stop_daemons(self.members, sig)
+
+    def leader(self) -> _RaftMember:
+        """The member that leads the cluster now, once one does."""
+        return wait_until(lambda: next((member for member in self.members
+                                        if member.role() == "leader"), None),
+                          timeout=READY_TIMEOUT, message=f"a leader of {self.db_name}")
 
 
 def _stop_daemons(daemons, sig=signal.SIGTERM):
@@ -377,21 +455,31 @@ class Testbed:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, workdir, n_azs=2, northd=True):
+    def __init__(self, workdir, n_azs=2, northd=True, ic_cluster=0):
         if n_azs < 1:
             raise ValueError("n_azs must be at least 1")
         self.workdir = Path(workdir).resolve()
         self.northd = northd
         self.env = isolated_env(self.workdir)
         ic_dir = self.workdir / "ic"
-        self._ic_nb = _OvsdbServer(
-            self, ic_dir, "nb", "IC NB ovsdb-server",
-            db_name="OVN_IC_Northbound", schema="ovn-ic-nb.ovsschema",
-        )  # fmt: skip
-        self._ic_sb = _OvsdbServer(
-            self, ic_dir, "sb", "IC SB ovsdb-server",
-            db_name="OVN_IC_Southbound", schema="ovn-ic-sb.ovsschema",
-        )  # fmt: skip
+        if ic_cluster:  # each IC database a Raft cluster of that many servers
+            self._ic_nb = _RaftCluster(
+                self, ic_dir, "nb", "IC NB ovsdb-server",
+                db_name="OVN_IC_Northbound", schema="ovn-ic-nb.ovsschema", size=ic_cluster,
+            )  # fmt: skip
+            self._ic_sb = _RaftCluster(
+                self, ic_dir, "sb", "IC SB ovsdb-server",
+                db_name="OVN_IC_Southbound", schema="ovn-ic-sb.ovsschema", size=ic_cluster,
+            )  # fmt: skip
+        else:
+            self._ic_nb = _OvsdbServer(
+                self, ic_dir, "nb", "IC NB ovsdb-server",
+                db_name="OVN_IC_Northbound", schema="ovn-ic-nb.ovsschema",
+            )  # fmt: skip
+            self._ic_sb = _OvsdbServer(
+                self, ic_dir, "sb", "IC SB ovsdb-server",
+                db_name="OVN_IC_Southbound", schema="ovn-ic-sb.ovsschema",
+            )  # fmt: skip
         self.ic_nb = self._ic_nb.remote
         self.ic_sb = self._ic_sb.remote
         self.azs = [AZ(self, f"az{i}") for i in range(1, n_azs + 1)]
@@ -431,8 +519,8 @@ class Testbed:
 
     def stop(self):
         """Stop every daemon started from this work dir, reference ovn-ic included."""
-        daemons = [d for az in self.azs for d in az.daemons] + [self._ic_nb, self._ic_sb]
-        _stop_daemons(daemons)
+        daemons = [d for az in self.azs for d in az.daemons]
+        _stop_daemons(daemons + self._ic_nb.servers + self._ic_sb.servers)
 
     def az(self, name) -> AZ:
         for az in self.azs:
@@ -482,7 +570,7 @@ class Testbed:
 
 
 @contextlib.contextmanager
-def temporary_testbed(n_azs=2):
+def temporary_testbed(n_azs=2, ic_cluster=0):
     """A started testbed in a fresh temp dir, stopped and removed afterwards.
 
     The dir is short (mkdtemp, not pytest's tmp_path) because unix socket paths
@@ -493,7 +581,7 @@ def temporary_testbed(n_azs=2):
     import tempfile
 
     workdir = tempfile.mkdtemp(prefix="ovnic-")
-    tb = Testbed(workdir, n_azs=n_azs)
+    tb = Testbed(workdir, n_azs=n_azs, ic_cluster=ic_cluster)
     try:
         yield tb.start()
     finally:
