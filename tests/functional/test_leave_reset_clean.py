@@ -1,12 +1,13 @@
 """Leaving (enable-ic=false), rejoining, ``reset``, ``leave`` and ``clean --az``, on real
-ovsdb-servers and ovn-northd with our daemon in every AZ (issue 5, spec §2 and
-kube-ovn-automation §1.5, §4)."""
+ovsdb-servers and ovn-northd with our daemon in every AZ, and ``leave`` with the
+reference ovn-ic as the peer (issue 5, spec §2 and kube-ovn-automation §1.5, §4)."""
 
 from __future__ import annotations
 
 import signal
 
 from controller import run_cli
+from icview import OURS, REFERENCE, start
 from interconnect import (
     AZ_TABLES,
     SUBNETS,
@@ -22,6 +23,7 @@ from interconnect import (
     rows,
     wait_learns_all,
 )
+from routeview import add_transit_switches, connect, enable_routes, learned_prefixes, wait_for
 from testbed import wait_until
 
 
@@ -166,3 +168,39 @@ def test_leaving_cleans_up_locally_while_the_ic_sb_is_down_and_withdraws_once_it
     assert_withdrawn_in_one_transaction(testbed, before)
     wait_until(lambda: peer_forgot(testbed, testbed.az("az2"), "az1"), timeout=TIMEOUT,
                message="az2 withdraws what it learned from az1")
+
+
+def test_leave_with_the_reference_as_the_peer(testbed):
+    """A plain deployment (no automation): our az1 leaves, the reference ovn-ic in az2
+    removes what it had from az1: learned routes, the remote port, the remote gateway."""
+    az1, az2 = testbed.azs
+    for index, az in enumerate(testbed.azs, start=1):
+        az.sbctl("chassis-add", f"gw-{az.name}", "geneve", f"172.16.0.{index}")
+        az.sbctl("set", "Chassis", f"gw-{az.name}", f"hostname=gw-{az.name}",
+                 "other_config:is-interconn=true")
+    ours = start(testbed, az1, OURS)
+    start(testbed, az2, REFERENCE)
+    add_transit_switches(testbed, "ts1")
+    for index, az in enumerate(testbed.azs, start=1):
+        enable_routes(az)
+        connect(az, f"lr{index}", "ts1", f"aa:aa:aa:aa:aa:0{index}", f"169.254.100.{index}/24")
+        az.nbctl("lr-route-add", f"lr{index}", f"10.{index}.0.0/24", "169.254.100.254")
+    wait_for(lambda: learned_prefixes(az2, "lr2") == ["10.1.0.0/24"], "az2 learns az1's route")
+    wait_for(lambda: learned_prefixes(az1, "lr1") == ["10.2.0.0/24"], "az1 learns az2's route")
+    wait_for(lambda: interconnection_state(az2)["remote_chassis"] == ["gw-az1"],
+             "az2 mirrors az1's gateway")
+    assert interconnection_state(az2)["remote_ports"] == ["lsp-ts1-lr1"]
+    before = ic_rows_of(testbed, "az1")
+    assert all(before[table] for table in AZ_TABLES), before
+
+    ours.stop()
+    left = cli(ours, "leave")
+    assert left.returncode == 0, left.stderr
+    assert not any(ic_rows_of(testbed, "az1").values())
+    assert_withdrawn_in_one_transaction(testbed, before)
+    assert learned_prefixes(az1, "lr1") == []  # what az1 learned went with the leave
+    wait_for(lambda: learned_prefixes(az2, "lr2") == [], "the reference unlearns az1's route")
+    wait_for(lambda: interconnection_state(az2)["remote_ports"] == [],
+             "the reference removes az1's remote port")
+    wait_for(lambda: interconnection_state(az2)["remote_chassis"] == [],
+             "the reference removes az1's gateway")
