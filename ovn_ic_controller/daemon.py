@@ -300,12 +300,14 @@ class Daemon:
         return plans
 
     def _commit(self, plans: list[Plan]) -> None:
+        counts: dict[str, Counter] = {}  # per database: changes per (concern, effect)
+        for plan in plans:
+            for (key, effect), count in plan.counts().items():
+                counts.setdefault(key, Counter())[plan.concern, effect] += count
         for key, (ops, comments) in split_by_database(plans).items():
             db = self.dbs[key]
             txn = build_transaction(db.idl, ops, ["ovn-ic-controller", *comments])
-            counts = Counter({(plan.concern, effect): count for plan in plans
-                              for (db, effect), count in plan.counts().items() if db == key})
-            db.submit(txn, lambda outcome, error, key=key, counts=counts:
+            db.submit(txn, lambda outcome, error, key=key, counts=counts[key]:
                       self._committed(key, outcome, error, counts))
 
     def _committed(self, key: str, outcome: str, error: str, counts) -> None:
