@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 
 from .config import Config
-from .daemon import LOCK_NAME
+from .constants import LOCK_NAME
 from .db.oneshot import Databases
 from .db.plan import Op, Plan
 from .db.values import column

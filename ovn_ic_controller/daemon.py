@@ -30,6 +30,7 @@ import ovs.stream
 
 from . import logs, sdnotify
 from .config import Config, ConfigError
+from .constants import DATABASE_ORDER, LOCK_NAME
 from .db.apply import build_transaction, split_by_database
 from .db.connection import Database
 from .db.plan import Plan
@@ -41,8 +42,6 @@ from .sync.leave import Leave
 
 log = logs.get("daemon")
 
-LOCK_NAME = "ovn_ic"
-DATABASE_ORDER = ("nb", "sb", "ic_nb", "ic_sb")
 LEAVING_NEEDS = ("nb", "sb")  # leaving cleans up locally even with the IC databases gone
 Txn = ovs.db.idl.Transaction
 RETRY_MIN_S, RETRY_MAX_S = 0.1, 5.0

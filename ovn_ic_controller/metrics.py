@@ -16,9 +16,9 @@ import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from . import __version__
+from .constants import DATABASE_ORDER
 
 PREFIX = "ovn_ic_controller_"
-DATABASES = ("nb", "sb", "ic_nb", "ic_sb")
 
 
 class Metrics:
@@ -82,7 +82,7 @@ class Metrics:
         self.config_reloads = Counter(PREFIX + "config_reloads",
                                       "SIGHUP reloads of the configuration, by outcome.",
                                       ["outcome"], registry=reg)
-        for db in DATABASES:
+        for db in DATABASE_ORDER:
             self.db_connected.labels(db=db).set(0)
 
     def set_idle_reason(self, reason: str | None) -> None:

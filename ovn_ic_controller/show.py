@@ -33,7 +33,7 @@ from typing import Any
 from . import logs
 from .commands import open_databases
 from .config import Config
-from .daemon import LOCK_NAME
+from .constants import LOCK_NAME
 from .sync.automation import Findings, cluster_router
 from .sync.automation_routes import AutoRoute, advertised_conflicts, local_subnets
 from .sync.base import Context, columns, merge_columns

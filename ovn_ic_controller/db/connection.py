@@ -16,6 +16,7 @@ import ovs.poller
 import tenacity
 
 from .. import logs
+from ..constants import DB_NAMES
 from . import rowcache, schema
 from .fastidl import FastInsertIdl
 
@@ -48,7 +49,7 @@ class Database:
     def __init__(self, key: str, remote: str, wanted: dict[str, set[str]], *,
                  probe_interval: int | None = None, lock: str | None = None) -> None:
         self.key = key
-        self.db_name = schema.DB_NAMES[key]
+        self.db_name = DB_NAMES[key]
         self.remote = remote
         self.wanted = wanted
         self.probe_interval = probe_interval

@@ -14,13 +14,6 @@ import ovs.db.idl
 import ovs.jsonrpc
 import ovs.stream
 
-DB_NAMES = {
-    "nb": "OVN_Northbound",
-    "sb": "OVN_Southbound",
-    "ic_nb": "OVN_IC_Northbound",
-    "ic_sb": "OVN_IC_Southbound",
-}
-
 
 class SchemaUnavailable(Exception):
     """No remote of a database answered get_schema (yet)."""

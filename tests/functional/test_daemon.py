@@ -18,10 +18,11 @@ from controller import Controller
 from testbed import wait_until
 
 import ovn_ic_controller
+from ovn_ic_controller.constants import DATABASE_ORDER as DATABASES
 
 TIMEOUT = 30
 M = "ovn_ic_controller_"
-DATABASES = ("nb", "sb", "ic_nb", "ic_sb")
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
