@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check-config":
         sys.stdout.write(settings.render())
         return 0
-    from .db import fastjson, utf8stream
+    from .db.ovs_compat import fastjson, utf8stream
     fastjson.install()  # the ovs library's pure-Python JSON parser dominates large loads
     utf8stream.install()  # ovs drops a character split across two reads, and the connection
     if command == "run":

@@ -18,7 +18,7 @@ import tenacity
 from .. import logs
 from ..constants import DB_NAMES
 from . import rowcache, schema
-from .fastidl import FastInsertIdl
+from .ovs_compat.fastidl import FastInsertIdl
 
 log = logs.get("db")
 

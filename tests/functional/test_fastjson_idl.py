@@ -11,8 +11,9 @@ import ovs.db.idl
 import ovs.json
 import ovs.poller
 
-from ovn_ic_controller.db import fastjson, schema
-from ovn_ic_controller.db.fastidl import FastInsertIdl
+from ovn_ic_controller.db import schema
+from ovn_ic_controller.db.ovs_compat import fastjson
+from ovn_ic_controller.db.ovs_compat.fastidl import FastInsertIdl
 
 ROUTES = 2000
 LOAD_TIMEOUT = 60.0

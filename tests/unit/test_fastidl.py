@@ -8,7 +8,7 @@ import uuid as uuidlib
 import ovs.db.idl
 import pytest
 
-from ovn_ic_controller.db.fastidl import FastInsertIdl
+from ovn_ic_controller.db.ovs_compat.fastidl import FastInsertIdl
 from ovn_ic_controller.db.values import plain
 
 SCHEMA = {

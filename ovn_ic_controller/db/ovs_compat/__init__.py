@@ -1,0 +1,1 @@
+"""Everything that patches or subclasses private parts of the ``ovs`` library."""
