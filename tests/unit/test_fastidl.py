@@ -14,6 +14,8 @@ from ovn_ic_controller.db.values import plain
 SCHEMA = {
     "name": "Test", "version": "1.0.0", "tables": {
         "Zone": {"isRoot": True, "columns": {"name": {"type": "string"}}},
+        "Bag": {"isRoot": True, "columns": {  # no column that is a scalar
+            "items": {"type": {"key": "string", "min": 0, "max": "unlimited"}}}},
         "Route": {"isRoot": True, "columns": {
             "prefix": {"type": "string"},
             "origin": {"type": {"key": {"type": "string", "enum": ["set", ["a", "b"]]}}},
@@ -98,6 +100,23 @@ def test_rows_and_notices_are_the_originals(steps):
     original, fast = replica(Original, UPDATES[:steps]), replica(Fast, UPDATES[:steps])
     assert contents(fast) == contents(original)
     assert fast.notices == original.notices
+
+
+BAG = str(uuidlib.uuid4())
+
+
+@pytest.mark.parametrize("update", [
+    # ovsdb-server leaves out every column that holds its default: here, all of them.
+    {"Route": {ROUTES[0]: {"insert": {}}}},
+    {"Zone": {ZONE: {"insert": {}}}, "Bag": {BAG: {"insert": {}}}},
+    {"Bag": {BAG: {"insert": {"items": ["set", []]}}}},  # an empty set is its default
+    {"Bag": {BAG: {"insert": {"items": ["set", ["x"]]}}}},
+], ids=["route", "zone-and-bag", "empty-set", "set"])
+def test_an_insert_of_defaults_notifies_as_the_original(update):
+    original, fast = replica(Original, [update]), replica(Fast, [update])
+    assert fast.notices == original.notices
+    assert fast.change_seqno == original.change_seqno
+    assert contents(fast) == contents(original)
 
 
 def test_a_column_not_asked_for_is_dropped_with_a_warning(caplog):

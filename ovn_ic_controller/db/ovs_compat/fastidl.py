@@ -49,6 +49,7 @@ Parser = Callable[[ovs.db.types.Type, Any], ovs.db.data.Datum]
 Reader = Callable[[ovs.db.types.Type, Any], Any]
 
 NOT_READ = object()  # LazyColumns.read: the column must be read through its Datum
+_EMPTY = (["set", []], ["map", []])  # a column's JSON that equals its default
 
 
 class FastInsertIdl(ovs.db.idl.Idl):
@@ -65,21 +66,18 @@ class FastInsertIdl(ovs.db.idl.Idl):
         """Nothing: a new row's LazyColumns give left-out columns their defaults."""
 
     def _Idl__row_update(self, table: Any, row: Any, row_json: dict) -> bool:
+        """For a new row: keep its JSON (LazyColumns), and report it changed when the
+        original would, judged from the JSON; only a value the original fails to parse
+        counts as a change here (a notice too many, never one too few)."""
         data = row._data
         if data.__class__ is not ovs.db.idl.ColumnDefaultDict or data:
             return super()._Idl__row_update(table, row, row_json)  # a row that exists
         spec = self._spec_of(table)
-        changed = False
-        alerts = spec.alerts
-        for name in row_json:
-            alert = alerts.get(name)
-            if alert is None:  # the server sent a column not asked for: warn and drop it
-                row_json = spec.known_columns(row_json)
-                changed = any(alerts[name] for name in row_json)
-                break
-            changed = changed or alert
+        if not row_json.keys() <= spec.alerts.keys():  # a column not asked for: warn, drop it
+            row_json = spec.known_columns(row_json)
         row.__dict__["_data"] = LazyColumns(spec, row_json)
-        return changed
+        return spec.defaults_alert or any(
+            spec.alerts[name] and json not in _EMPTY for name, json in row_json.items())
 
     def _Idl__apply_diff(self, table: Any, row: Any, row_diff: dict) -> dict:
         """The original's, with the diff parsed by this module's parsers: adding 10,000
@@ -192,6 +190,10 @@ class _TableSpec:
                 if default is not None:
                     self.scalar_defaults[name] = default
                     self.plain_defaults[name] = next(iter(default.values)).value
+        # Whether the original reports a new row as changed for the defaults it writes in:
+        # it compares each with ``Datum.default``, whose atom holds an Atom, not a value, so
+        # never equal; the empty set or map of an optional column it does find equal.
+        self.defaults_alert = any(self.alerts[name] for name in self.scalar_defaults)
 
     def known_columns(self, row_json: dict[str, Any]) -> dict[str, Any]:
         """``row_json`` without the columns this table lacks, each one warned about."""
