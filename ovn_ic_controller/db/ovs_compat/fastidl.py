@@ -14,12 +14,20 @@ the column values of the update as they came (``LazyColumns``), and a column
 becomes a Datum the first time the IDL or ``Row.__getattr__`` asks for it; a
 column left out gets its default then.  ``values.plain`` reads unconstrained
 strings, maps of them and single UUIDs, most columns of a route, straight from
-that JSON (``LazyColumns.read``).  What any reader sees is what the original
-makes (tests/unit/test_fastidl.py compares every column of every row); rows
+that JSON (``LazyColumns.read``).  What any reader sees, and which rows the IDL
+reports changed, is what the original makes (tests/unit/test_fastidl.py
+compares every column of every row, and the notices); rows
 already present take the original path, except that ``__apply_diff`` parses a
 modification with this module's parsers too (adding 10,000 routes to a router
-is a diff of 10,000 UUIDs).  Should a later ovs rename these private methods,
-the overrides are merely unused: the IDL works as before.
+is a diff of 10,000 UUIDs).
+
+All of this rests on ovs's private call order in ``Idl.__process_update2`` and
+on the storage of ``IndexedRows``, which ovs changes without notice: a renamed
+method would silently go unused, a changed signature would raise inside
+``Idl.run()``.  So the daemon uses ``FastInsertIdl`` only once
+``ovs_compat.install()`` has checked, at start-up, that the methods are there as
+written for, that ovs calls them, and that a probe update reads as with ovs's
+own ``Idl`` (selfcheck.py); otherwise it runs on stock ovs and warns once.
 
 Each table's rows also get a ``get`` and a ``__setitem__`` that look a row up
 without raising: the IDL calls both for every row an update inserts, and the
