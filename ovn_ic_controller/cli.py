@@ -130,17 +130,18 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check-config":
         sys.stdout.write(settings.render())
         return 0
-    from .db import fastjson, utf8stream
-    fastjson.install()  # the ovs library's pure-Python JSON parser dominates large loads
-    utf8stream.install()  # ovs drops a character split across two reads, and the connection
     if command == "run":
         logs.setup(args.log_level or "info", args.log_format)
-        from .daemon import Daemon  # imported late: check-config needs no OVSDB machinery
+    else:
+        logs.setup(args.log_level or "warning", args.log_format, stream=sys.stderr)
+    from .db import ovs_compat  # imported late: check-config needs no OVSDB machinery
+    ovs_compat.install()  # ovs's JSON parsing and IDL inserts dominate large loads
+    if command == "run":
+        from .daemon import Daemon
         try:
             return Daemon(settings, reload_config=lambda: config.load(args.config)).run()
         except config.ConfigError as exc:  # found at start: metrics-address cannot be listened on
             return _config_error(exc)
-    logs.setup(args.log_level or "warning", args.log_format, stream=sys.stderr)
     return _run_one_shot(command, args, settings)
 
 

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from . import __version__, logs
 from .config import Config, ConfigError
 from .constants import DATABASE_ORDER
+from .db import ovs_compat
 from .logs import quote
 
 log = logs.get("metrics")
@@ -33,9 +34,18 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         reg = self.registry
-        self.build_info = Info(PREFIX + "build", "Version of the daemon and of the ovs library.",
-                               registry=reg)
-        self.build_info.info({"version": __version__, "ovs_version": ovs.version.VERSION})
+        self.build_info = Info(PREFIX + "build", "Version of the daemon and of the ovs library, "
+                               "and the state of each ovs_compat fast path.", registry=reg)
+        compat = ovs_compat.status()
+        self.build_info.info({"version": __version__, "ovs_version": ovs.version.VERSION,
+                              **compat.paths()})
+        self.fast_idl = Gauge(PREFIX + "fast_idl",
+                              "1 for the state of the fast IDL inserts (db/ovs_compat): active, "
+                              "or fallback to the ovs library's own Idl (off: not checked).",
+                              ["state"],
+                              registry=reg)
+        for state in ovs_compat.STATES:
+            self.fast_idl.labels(state=state).set(1 if state == compat.fast_idl else 0)
         self.db_connected = Gauge(PREFIX + "db_connected",
                                   "1 while the connection to the database is up.", ["db"],
                                   registry=reg)
