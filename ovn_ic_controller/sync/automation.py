@@ -34,9 +34,9 @@ from typing import Any
 
 from .. import logs
 from ..db.plan import Plan
-from ..db.values import is_true
 from .automation_ports import PortPlanner, Topology, mirror_switches
 from .base import Concern, Context, columns
+from .common import is_remote_chassis
 from .link_addresses import default_subnets, parse_subnets
 from .markers import OWNER_KEY
 
@@ -92,8 +92,7 @@ def switch_index(name: str) -> int | None:
 def resolve_gateways(ctx: Context, findings: Findings) -> list[str]:
     """Chassis names for ``gw-nodes``, in order: by chassis name, else by unique hostname;
     never the ``is-remote`` mirrors of other AZs' gateways."""
-    local = [chassis for chassis in ctx.rows(SB, "Chassis")
-             if not is_true(chassis.other_config.get("is-remote"))]
+    local = [chassis for chassis in ctx.rows(SB, "Chassis") if not is_remote_chassis(chassis)]
     names = {chassis.name for chassis in local}
     resolved: list[str] = []
     for entry in ctx.config.gw_nodes:

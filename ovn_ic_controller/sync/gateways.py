@@ -25,6 +25,7 @@ from .. import logs
 from ..db.plan import Plan, Target
 from ..db.values import is_true
 from .base import Concern, Context, columns
+from .common import is_remote_chassis
 
 log = logs.get("sync.gateways")
 
@@ -66,11 +67,6 @@ def is_interconn(chassis: Any) -> bool:
     return is_true(chassis.other_config.get("is-interconn"))
 
 
-def is_remote_mirror(chassis: Any) -> bool:
-    """A chassis standing for another AZ's gateway (is-interconn wins, as in ovn-ic)."""
-    return is_true(chassis.other_config.get("is-remote")) and not is_interconn(chassis)
-
-
 class Gateways(Concern):
     name = "gateways"
     _sb = columns(Chassis="name hostname other_config encaps",
@@ -110,7 +106,7 @@ class Gateways(Concern):
     @staticmethod
     def _local_gateways(ctx: Context, chassis: list[Any], problems: Problems) -> list[Any]:
         """This AZ's gateway chassis: marked is-interconn, or named in gw-nodes."""
-        local = [row for row in chassis if not is_remote_mirror(row)]
+        local = [row for row in chassis if not is_remote_chassis(row)]
         gateways = {row.name: row for row in local if is_interconn(row)}
         for entry in ctx.config.gw_nodes:
             matched = [row for row in local if entry in (row.name, row.hostname)]
@@ -158,8 +154,8 @@ class Gateways(Concern):
     # ------------------------------------------------------------ IC SB → local
     @staticmethod
     def _mirror(plan: Plan, chassis: list[Any], remote_gws: dict, problems: Problems) -> None:
-        local = {row.name: row for row in chassis if not is_remote_mirror(row)}
-        mirrors = {row.name: row for row in chassis if is_remote_mirror(row)}
+        local = {row.name: row for row in chassis if not is_remote_chassis(row)}
+        mirrors = {row.name: row for row in chassis if is_remote_chassis(row)}
         taken = {Tunnel.of(encap).endpoint: row.name
                  for row in local.values() for encap in row.encaps}
         for gw in remote_gws.values():

@@ -15,7 +15,8 @@ The local part (this AZ's NB and SB) removes only what an IC controller made:
   remote ports on them; a mirror that also holds a port we did not create
   (an operator's, as in manual mode) stays, with that port, and loses only
   the remote and marked ports;
-- remote gateway chassis (``other_config:is-remote``) in the SB.
+- remote gateway chassis in the SB (``other_config:is-remote``, not
+  ``is-interconn``: ``common.is_remote_chassis``).
 
 The IC SB part deletes one AZ's Route, Port_Binding and Gateway rows and its
 Availability_Zone row in one transaction, as their strong references demand.
@@ -36,9 +37,9 @@ from typing import Any
 
 from .. import logs
 from ..db.plan import Plan
-from ..db.values import is_true
 from .az import nb_global
 from .base import Concern, Context, columns
+from .common import is_remote_chassis
 from .markers import MANAGED_OPTIONS_KEY, OWNER_KEY
 from .routes_view import LEARNED_ROUTE_KEY
 from .transit_switches import INTERCONN_TS
@@ -178,5 +179,5 @@ def _remove_marked_ports(ctx: Context, plan: Plan, deleted_switches: set[Any]) -
 
 def _remove_remote_chassis(ctx: Context, plan: Plan) -> None:
     for chassis in ctx.rows(SB, "Chassis"):
-        if is_true(chassis.other_config.get("is-remote")):
+        if is_remote_chassis(chassis):
             plan.delete(SB, "Chassis", chassis.uuid)

@@ -105,6 +105,13 @@ def test_remote_gateway_chassis_go_local_chassis_stay():
     assert changes(plan) == {("delete", "sb", "Chassis", remote.uuid, "", None)}
 
 
+def test_a_chassis_marked_both_remote_and_interconn_is_local_and_stays():
+    # ovn-controller owns is-interconn: such a chassis is this AZ's gateway, as the
+    # gateways concern and ovn-ic treat it, never a mirror of another AZ's.
+    both = row(name="gw1", other_config={"is-remote": "true", "is-interconn": "true"})
+    assert not local_plan(context(nb=nb(), sb={"Chassis": [both]}))
+
+
 def ic_sb_rows():
     """Two AZs, each with a gateway, a port binding and a route."""
     zones = {name: row(name=name) for name in ("az1", "az2")}
