@@ -35,10 +35,10 @@ from .commands import open_databases
 from .config import Config
 from .constants import LOCK_NAME
 from .sync.automation import Findings, cluster_router
-from .sync.automation_routes import AutoRoute, advertised_conflicts, local_subnets
+from .sync.automation.auto_route import AutoRoute, advertised_conflicts, local_subnets
 from .sync.base import Context, columns, merge_columns
 from .sync.leave import own_az_name
-from .sync.routes_view import LEARNED_ROUTE_KEY
+from .sync.routes.records import LEARNED_ROUTE_KEY
 
 log = logs.get("show")
 

@@ -7,7 +7,7 @@ transit switches, their ports, and routes last.
 from __future__ import annotations
 
 from .automation import Automation
-from .automation_routes import AutoRoute
+from .automation.auto_route import AutoRoute
 from .az import AvailabilityZone
 from .base import Concern
 from .gateways import Gateways

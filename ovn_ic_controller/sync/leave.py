@@ -41,7 +41,7 @@ from .az import nb_global
 from .base import Concern, Context, columns
 from .common import is_remote_chassis
 from .markers import MANAGED_OPTIONS_KEY, OWNER_KEY
-from .routes_view import LEARNED_ROUTE_KEY
+from .routes.records import LEARNED_ROUTE_KEY
 from .transit_switches import INTERCONN_TS
 
 log = logs.get("sync.leave")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 
-from ovn_ic_controller.sync.ledger import NOTHING, Contribution, Ledger, Problem, Problems
+from ovn_ic_controller.sync.routes.ledger import NOTHING, Contribution, Ledger, Problem, Problems
 
 
 def recording_problems():

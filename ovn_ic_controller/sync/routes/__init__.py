@@ -1,28 +1,28 @@
 """Route sync (spec §6): advertise this AZ's routes, learn the other AZs'.
 
-Each pass reads the topology (routes_view): options, transit-switch ports,
-routers.  While it stays the same, the index (routes_index) takes in only the
+Each pass reads the topology (records): options, transit-switch ports,
+routers.  While it stays the same, the index (index) takes in only the
 routes the IDL reported changed, and only the keys they touch are compared
 with the database: a route added costs the same at 100 routes or 50,000.
 When the topology changed, or the changed rows are unknown (first pass,
 reconnect, failed commit), the index is rebuilt from every row.  Either way
-the differences are planned: advertisements (routes_advertise) and learned
-routes (routes_learn); an unchanged state plans nothing.
+the differences are planned: advertisements (advertise) and learned
+routes (learn); an unchanged state plans nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import logs
-from ..db.plan import Plan
-from .base import Concern, Context, columns
+from ... import logs
+from ...db.plan import Plan
+from ..base import Concern, Context, columns
+from ..prefixes import REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL
+from .advertise import plan_advertisement
+from .index import RouteIndex
+from .learn import plan_learned
 from .ledger import Problems
-from .prefixes import REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL
-from .routes_advertise import plan_advertisement
-from .routes_index import RouteIndex
-from .routes_learn import plan_learned
-from .routes_view import (
+from .records import (
     ADVERTISE,
     IC_NB,
     IC_SB,

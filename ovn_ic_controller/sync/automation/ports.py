@@ -14,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from .. import logs
-from ..db.plan import Plan
-from .base import Context
+from ... import logs
+from ...db.plan import Plan
+from ..base import Context
+from ..markers import OWNER_KEY
+from ..prefixes import parse_port_addresses
 from .link_addresses import Network, Occupant, choose, link_mac
-from .markers import OWNER_KEY
-from .prefixes import parse_port_addresses
 
 log = logs.get("sync.automation")
 

@@ -3,7 +3,7 @@
 The topology (route options, this AZ's transit-switch ports, every router and
 its ports) is small; it is read on every pass, through row caches, and route
 sync compares it with the previous pass's to know whether what it derived from
-the routes still holds.  The routes, static and IC SB, are many: routes_index
+the routes still holds.  The routes, static and IC SB, are many: the index
 turns them into records one changed row at a time (``static_route``,
 ``ic_route``), so that reading never costs a pass over every route.
 """
@@ -15,12 +15,11 @@ import uuid as uuidlib
 from collections import Counter
 from typing import Any
 
-from ..db.rowcache import RowCache
-from ..db.values import is_true, parse_uuid, plain, plain_columns
-from .az import nb_global
-from .base import Context
-from .ledger import Problem
-from .prefixes import (
+from ...db.rowcache import RowCache
+from ...db.values import is_true, parse_uuid, plain, plain_columns
+from ..az import nb_global
+from ..base import Context
+from ..prefixes import (
     PortAddresses,
     Prefix,
     PrefixMatcher,
@@ -31,6 +30,7 @@ from .prefixes import (
     parse_prefix_list,
     parse_route_prefixes,
 )
+from .ledger import Problem
 
 NB, IC_NB, IC_SB = "nb", "ic_nb", "ic_sb"
 LEARNED_ROUTE_KEY = "ic-learned-route"

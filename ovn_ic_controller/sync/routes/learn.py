@@ -12,7 +12,7 @@ route of its own (any policy) in the same route table to the same prefix.  The
 prefixes are compared parsed (address with host bits, and length) rather than
 as strings as 23.03 does, so ``10.0.0.5`` and ``10.0.0.5/32`` are one prefix.
 
-Each remote route is a source in a Ledger (sync/ledger.py) keyed by (router,
+Each remote route is a source in a Ledger (ledger.py) keyed by (router,
 identity); ``plan_learned`` compares one such key with the router's learned
 routes of that identity.
 """
@@ -22,10 +22,10 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Collection, Mapping
 
-from ..db.plan import Plan
+from ...db.plan import Plan
+from ..prefixes import Prefix, refusal_reason
 from .ledger import Contribution, Ledger, Problem
-from .prefixes import Prefix, refusal_reason
-from .routes_view import (
+from .records import (
     LEARN,
     LEARNED,
     LEARNED_ROUTE_KEY,

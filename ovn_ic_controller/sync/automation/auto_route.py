@@ -43,14 +43,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .. import logs
-from ..db.plan import Plan
-from .automation import Findings, cluster_router
-from .automation_ports import TS_KEY, interface_addresses, mirror_switches
-from .base import Concern, Context, columns
+from ... import logs
+from ...db.plan import Plan
+from ..base import Concern, Context, columns
+from ..markers import MANAGED_OPTIONS_KEY
+from ..prefixes import is_link_local_prefix, parse_cidr, parse_port_addresses
+from . import Findings, cluster_router
 from .link_addresses import link_mac
-from .markers import MANAGED_OPTIONS_KEY
-from .prefixes import is_link_local_prefix, parse_cidr, parse_port_addresses
+from .ports import TS_KEY, interface_addresses, mirror_switches
 
 log = logs.get("sync.auto_route")
 

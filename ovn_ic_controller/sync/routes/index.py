@@ -1,9 +1,9 @@
 """Route sync's state between passes: the routes read so far and what each wants.
 
-For one topology (sync/routes_view.py), the index holds a record of every
+For one topology (records.py), the index holds a record of every
 static route on a router and of every IC SB route that matters here (this
 AZ's own, and other AZs' on transit switches it learns from), each router's
-static_routes as last seen, and two ledgers (sync/ledger.py) of the wanted
+static_routes as last seen, and two ledgers (ledger.py) of the wanted
 rows: advertised IC SB rows and learned NB routes.
 
 ``update`` takes the rows the IDL reported changed and re-derives only those,
@@ -19,13 +19,13 @@ import uuid as uuidlib
 from collections import Counter
 from typing import Any
 
-from ..db.values import NO_REFERENCES, ReferenceSet, references
-from .base import ChangedRows, Context
+from ...db.values import NO_REFERENCES, ReferenceSet, references
+from ..base import ChangedRows, Context
+from ..prefixes import Prefix
+from .advertise import AdKey, Advertisement, connected_contributions, static_contribution
+from .learn import LearnKey, remote_contribution, unparsable_learned
 from .ledger import Ledger, Problems
-from .prefixes import Prefix
-from .routes_advertise import AdKey, Advertisement, connected_contributions, static_contribution
-from .routes_learn import LearnKey, remote_contribution, unparsable_learned
-from .routes_view import (
+from .records import (
     ADVERTISE,
     IC_SB,
     LEARN,

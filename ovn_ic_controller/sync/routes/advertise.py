@@ -10,7 +10,7 @@ Every own row not wanted is withdrawn, wherever it is: on a transit switch where
 this AZ has no port left, and everywhere once ``ic-route-adv`` is off (Q13).
 
 Each static route (once per router holding it) and each connected network is
-a source in a Ledger (sync/ledger.py) under those keys; ``plan_advertisement``
+a source in a Ledger (ledger.py) under those keys; ``plan_advertisement``
 compares one key's winner with this AZ's rows under that key.
 """
 
@@ -20,10 +20,10 @@ import dataclasses
 import uuid as uuidlib
 from collections.abc import Collection, Hashable, Iterator
 
-from ..db.plan import Plan
+from ...db.plan import Plan
+from ..prefixes import REFUSED_LINK_LOCAL, Prefix, parse_cidr, refusal_reason
 from .ledger import NOTHING, Contribution, Ledger, Problem
-from .prefixes import REFUSED_LINK_LOCAL, Prefix, parse_cidr, refusal_reason
-from .routes_view import (
+from .records import (
     ADVERTISE,
     IC_SB,
     REFUSED_DUPLICATE,

@@ -32,13 +32,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import logs
-from ..db.plan import Plan
-from .automation_ports import PortPlanner, Topology, mirror_switches
-from .base import Concern, Context, columns
-from .common import is_remote_chassis
+from ... import logs
+from ...db.plan import Plan
+from ..base import Concern, Context, columns
+from ..common import is_remote_chassis
+from ..markers import OWNER_KEY
 from .link_addresses import default_subnets, parse_subnets
-from .markers import OWNER_KEY
+from .ports import PortPlanner, Topology, mirror_switches
 
 log = logs.get("sync.automation")
 
