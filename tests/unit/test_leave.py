@@ -2,8 +2,8 @@
 
 from fakes import context, row
 
+from ovn_ic_controller.constants import MANAGED_OPTIONS_KEY, OWNER_KEY
 from ovn_ic_controller.sync.leave import Leave, local_plan, own_az_name, withdrawal_plan
-from ovn_ic_controller.sync.markers import MANAGED_OPTIONS_KEY, OWNER_KEY
 
 OURS = {OWNER_KEY: "az1"}
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from ... import logs
+from ...constants import IC_NB, IC_SB, NB
 from ...db.plan import Plan
 from ..base import Concern, Context, columns
+from ..common import publish_gauge
 from ..prefixes import REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL
 from .advertise import plan_advertisement
 from .index import RouteIndex
@@ -24,10 +26,7 @@ from .learn import plan_learned
 from .ledger import Problems
 from .records import (
     ADVERTISE,
-    IC_NB,
-    IC_SB,
     LEARN,
-    NB,
     REFUSED_DUPLICATE,
     REFUSED_LOCAL_WINS,
     REFUSED_NO_NEXTHOP,
@@ -70,7 +69,7 @@ class Routes(Concern):
         self.problems = Problems(log)
         self.reader = Reader()
         self.index: RouteIndex | None = None
-        self._reported_switches: set[str] = set()
+        self._published: set[tuple[str, ...]] = set()
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.name)
@@ -101,13 +100,11 @@ class Routes(Concern):
     def report(self, metrics: Any) -> None:
         tally = self.tally
         switches = tally.transit_switches | set(tally.advertised) | set(tally.learned)
-        for gone in self._reported_switches - switches:
-            metrics.routes_advertised.remove(gone)
-            metrics.routes_learned.remove(gone)
-        for switch in switches:
-            metrics.routes_advertised.labels(transit_switch=switch).set(tally.advertised[switch])
-            metrics.routes_learned.labels(transit_switch=switch).set(tally.learned[switch])
-        self._reported_switches = switches
+        previous = self._published
+        for gauge, counts in ((metrics.routes_advertised, tally.advertised),
+                              (metrics.routes_learned, tally.learned)):
+            self._published = publish_gauge(
+                gauge, {(switch,): counts[switch] for switch in switches}, previous)
         for direction, reason in REFUSAL_SERIES:
             metrics.routes_refused.labels(direction=direction, reason=reason).set(
                 tally.refused[direction, reason])

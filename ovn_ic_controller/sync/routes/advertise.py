@@ -20,12 +20,12 @@ import dataclasses
 import uuid as uuidlib
 from collections.abc import Collection, Hashable, Iterator
 
+from ...constants import IC_SB, LR_ID, NB_ID
 from ...db.plan import Plan
 from ..prefixes import REFUSED_LINK_LOCAL, Prefix, parse_cidr, refusal_reason
 from .ledger import NOTHING, Contribution, Ledger, Problem
 from .records import (
     ADVERTISE,
-    IC_SB,
     REFUSED_DUPLICATE,
     REFUSED_NO_NEXTHOP,
     REFUSED_UNPARSABLE,
@@ -149,15 +149,15 @@ def plan_advertisement(plan: Plan, az_uuid: uuidlib.UUID, key: AdKey,
         plan.insert(IC_SB, "Route", transit_switch=transit_switch, availability_zone=az_uuid,
                     route_table=route_table, ip_prefix=ip_prefix, nexthop=nexthop,
                     origin=winner.origin,
-                    external_ids={"nb-id": winner.nb_id, "lr-id": winner.lr_id})
+                    external_ids={NB_ID: winner.nb_id, LR_ID: winner.lr_id})
         return
     route, *extra = rows
     if route.origin != winner.origin:
         plan.set(IC_SB, "Route", route.uuid, origin=winner.origin)
     if route.nb_id != winner.nb_id:
-        plan.setkey(IC_SB, "Route", route.uuid, "external_ids", "nb-id", winner.nb_id)
+        plan.setkey(IC_SB, "Route", route.uuid, "external_ids", NB_ID, winner.nb_id)
     if route.lr_id != winner.lr_id:
-        plan.setkey(IC_SB, "Route", route.uuid, "external_ids", "lr-id", winner.lr_id)
+        plan.setkey(IC_SB, "Route", route.uuid, "external_ids", LR_ID, winner.lr_id)
     for route in extra:
         plan.delete(IC_SB, "Route", route.uuid)
 

@@ -19,6 +19,7 @@ import uuid as uuidlib
 from collections import Counter
 from typing import Any
 
+from ...constants import IC_SB, LR, LRSR, NB
 from ...db.values import NO_REFERENCES, ReferenceSet, references
 from ..base import ChangedRows, Context
 from ..prefixes import Prefix
@@ -27,10 +28,8 @@ from .learn import LearnKey, remote_contribution, unparsable_learned
 from .ledger import Ledger, Problems
 from .records import (
     ADVERTISE,
-    IC_SB,
     LEARN,
     LEARNED,
-    NB,
     IcRoute,
     LearnedRoute,
     LocalRoute,
@@ -40,7 +39,7 @@ from .records import (
     static_route,
 )
 
-LR, LRSR, ROUTE = "Logical_Router", "Logical_Router_Static_Route", "Route"
+ROUTE = "Route"
 
 
 class RouteIndex:

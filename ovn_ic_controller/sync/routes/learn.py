@@ -22,14 +22,13 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Collection, Mapping
 
+from ...constants import LEARNED_ROUTE_KEY, NB, ORIGIN
 from ...db.plan import Plan
 from ..prefixes import Prefix, refusal_reason
 from .ledger import Contribution, Ledger, Problem
 from .records import (
     LEARN,
     LEARNED,
-    LEARNED_ROUTE_KEY,
-    NB,
     REFUSED_LOCAL_WINS,
     REFUSED_UNPARSABLE,
     IcRoute,
@@ -113,7 +112,7 @@ def plan_learned(plan: Plan, key: LearnKey, ledger: Ledger[LearnKey, IcRoute],
         new = plan.insert(NB, "Logical_Router_Static_Route", ip_prefix=remote.ip_prefix,
                           nexthop=remote.nexthop, route_table=remote.route_table,
                           external_ids={LEARNED_ROUTE_KEY: source_id},
-                          options={"origin": remote.origin})
+                          options={ORIGIN: remote.origin})
         plan.addvalue(NB, "Logical_Router", router_uuid, "static_routes", new)
     for route in spare:
         plan.delvalue(NB, "Logical_Router", router_uuid, "static_routes", route.uuid)

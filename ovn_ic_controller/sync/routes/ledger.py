@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+from ..common import LogOnce
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -50,19 +52,19 @@ NOTHING: Contribution = Contribution()
 
 
 class Problems:
-    """Logs each distinct problem once while something still has it.
+    """Logs each distinct problem once while something still has it (``LogOnce``).
 
     Problems belong to owners (a source, a key); ``set`` replaces an owner's
-    problems.  One that no owner has any more at the end of a pass (``settle``)
-    is logged again if it comes back.  Keys are the problem's content, so a
-    peer that re-creates the same bad row under a new UUID is not reported again.
+    problems, so a pass that re-derives only some sources keeps the others'.
+    One that no owner has any more at the end of a pass (``settle``) is logged
+    again if it comes back.  Keys are the problem's content, so a peer that
+    re-creates the same bad row under a new UUID is not reported again.
     """
 
     def __init__(self, log: Any) -> None:
-        self.log = log
+        self.logged = LogOnce(log)
         self._by_owner: dict[Hashable, tuple[Problem, ...]] = {}
         self._holders: Counter = Counter()  # problem key -> owners that have it
-        self._reported: set[Hashable] = set()
         self._maybe_gone: set[Hashable] = set()
 
     def set(self, owner: Hashable, problems: tuple[Problem, ...]) -> None:
@@ -76,22 +78,20 @@ class Problems:
         self._by_owner[owner] = problems
         for problem in problems:
             self._holders[problem.key] += 1
-            if problem.key not in self._reported:
-                self._reported.add(problem.key)
-                self.log.warning(problem.event, **problem.fields)
+            self.logged.appeared(problem.key, "warning", problem.event, **problem.fields)
 
     def settle(self) -> None:
         """End of a pass: forget having logged the problems that went away."""
         for key in self._maybe_gone:
             if key not in self._holders:
-                self._reported.discard(key)
+                self.logged.forget(key)
         self._maybe_gone = set()
 
     def restart(self) -> None:
         """Drop every owner before a full recompute; what it reports again is not re-logged."""
+        self._maybe_gone.update(self._holders)  # with those already gone: all logged
         self._by_owner.clear()
         self._holders.clear()
-        self._maybe_gone = set(self._reported)
 
 
 class Ledger(Generic[K, V]):

@@ -15,10 +15,27 @@ import uuid as uuidlib
 from collections import Counter
 from typing import Any
 
+from ...constants import (
+    IC_NB,
+    IC_SB,
+    LEARNED_ROUTE_KEY,
+    LR_ID,
+    NB,
+    NB_ID,
+    ORIGIN,
+    ROUTE_ADV,
+    ROUTE_ADV_DEFAULT,
+    ROUTE_BLACKLIST,
+    ROUTE_DENYLIST,
+    ROUTE_LEARN,
+    ROUTE_LEARN_DEFAULT,
+    ROUTER_ID,
+    ROUTER_PORT,
+)
 from ...db.rowcache import RowCache
 from ...db.values import is_true, parse_uuid, plain, plain_columns
-from ..az import nb_global
 from ..base import Context
+from ..common import nb_global
 from ..prefixes import (
     PortAddresses,
     Prefix,
@@ -31,9 +48,6 @@ from ..prefixes import (
     parse_route_prefixes,
 )
 from .ledger import Problem
-
-NB, IC_NB, IC_SB = "nb", "ic_nb", "ic_sb"
-LEARNED_ROUTE_KEY = "ic-learned-route"
 
 ADVERTISE, LEARN = "advertise", "learn"  # directions, for the metrics
 LEARNED = "learned"  # counts (LEARNED, transit switch): routes learned through it
@@ -90,16 +104,16 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
     """
     row = nb_global(ctx)
     options = row.options if row is not None else {}
-    key = "ic-route-denylist" if options.get("ic-route-denylist") else "ic-route-blacklist"
+    key = ROUTE_DENYLIST if options.get(ROUTE_DENYLIST) else ROUTE_BLACKLIST
     entries, invalid = parse_prefix_list(options.get(key, ""))
     problems = tuple(Problem(("denylist", key, entry), "routes.denylist_entry_invalid",
                              {"option": key, "entry": entry,
                               "message": "not a CIDR: entry ignored"})
                      for entry in invalid)
-    return RouteOptions(advertise=is_true(options.get("ic-route-adv")),
-                        advertise_default=is_true(options.get("ic-route-adv-default")),
-                        learn=is_true(options.get("ic-route-learn")),
-                        learn_default=is_true(options.get("ic-route-learn-default")),
+    return RouteOptions(advertise=is_true(options.get(ROUTE_ADV)),
+                        advertise_default=is_true(options.get(ROUTE_ADV_DEFAULT)),
+                        learn=is_true(options.get(ROUTE_LEARN)),
+                        learn_default=is_true(options.get(ROUTE_LEARN_DEFAULT)),
                         denylist=PrefixMatcher(entries)), problems
 
 
@@ -178,7 +192,7 @@ class Reader:
 
     def __init__(self) -> None:
         # (name, options:router-port) of every LSP, which may be many VIFs.
-        self.router_port = RowCache(lambda lsp: (lsp.name, lsp.options.get("router-port")))
+        self.router_port = RowCache(lambda lsp: (lsp.name, lsp.options.get(ROUTER_PORT)))
         self.router = RowCache(lambda lr: (lr.name, tuple(lr.ports)))
         self.lrp = RowCache(lambda lrp: LrpView(lrp.uuid, lrp.name, tuple(lrp.networks),
                                                 lrp.options.get("route_table", "")))
@@ -220,7 +234,7 @@ def read_ts_ports(ctx: Context, reader: Reader,
     for pb in bindings:
         name, transit_switch = pb.logical_port, pb.transit_switch
         router_port = router_ports.get(name)
-        router = parse_uuid(pb.external_ids.get("router-id"))
+        router = parse_uuid(pb.external_ids.get(ROUTER_ID))
         if transit_switch not in transit_switches or not router_port or router is None:
             continue
         addresses = parse_port_addresses(pb.address)
@@ -316,7 +330,7 @@ def static_route(row: Any) -> LocalRoute | LearnedRoute:
     parsed = parse_route_prefixes(ip_prefix, nexthop)
     source = external_ids.get(LEARNED_ROUTE_KEY)
     if source is not None:
-        return LearnedRoute(row.uuid, identity(parsed, options.get("origin", ""), route_table),
+        return LearnedRoute(row.uuid, identity(parsed, options.get(ORIGIN, ""), route_table),
                             source, ip_prefix, nexthop)
     try:
         policy = plain(row, "policy")
@@ -338,6 +352,6 @@ def ic_route(row: Any, own_az: uuidlib.UUID | None = None) -> IcRoute:
         plain_columns(row, _IC_ROUTE_COLUMNS)
     parsed = parse_route_prefixes(ip_prefix, nexthop) if availability_zone != own_az else None
     return IcRoute(row.uuid, availability_zone, transit_switch,
-                   route_table, ip_prefix, nexthop, origin, ids.get("nb-id"), ids.get("lr-id"),
+                   route_table, ip_prefix, nexthop, origin, ids.get(NB_ID), ids.get(LR_ID),
                    identity(parsed, origin, route_table),
                    parsed[0] if parsed is not None else None)
