@@ -321,29 +321,3 @@ def nexthop_for(prefix: Prefix, port: PortAddresses) -> IPv4Address | IPv6Addres
         if not _is_ipv6_link_local_nexthop(candidate):
             return candidate.address
     return None
-
-
-REFUSED_DISABLED = "disabled"
-REFUSED_DEFAULT = "default"
-REFUSED_LINK_LOCAL = "link-local"
-REFUSED_BLACKLIST = "blacklist"
-
-
-def refusal_reason(
-    prefix: Prefix, *, enabled: bool, allow_default: bool, matcher: PrefixMatcher
-) -> str | None:
-    """Why ``prefix`` may not be advertised (or learned), or None if it may.
-
-    ``enabled`` is ``ic-route-adv`` (``ic-route-learn``) and ``allow_default``
-    is ``ic-route-adv-default`` (``ic-route-learn-default``).  The reason is one
-    of the ``REFUSED_*`` strings, for counting refusals by reason.
-    """
-    if not enabled:
-        return REFUSED_DISABLED
-    if prefix.plen == 0 and not allow_default:
-        return REFUSED_DEFAULT
-    if is_link_local_prefix(prefix):
-        return REFUSED_LINK_LOCAL
-    if matcher.matches(prefix):
-        return REFUSED_BLACKLIST
-    return None

@@ -10,10 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ovn_ic_controller.sync.prefixes import (
-    REFUSED_BLACKLIST,
-    REFUSED_DEFAULT,
-    REFUSED_DISABLED,
-    REFUSED_LINK_LOCAL,
     Prefix,
     PrefixMatcher,
     format_address,
@@ -24,6 +20,11 @@ from ovn_ic_controller.sync.prefixes import (
     parse_port_addresses,
     parse_prefix_list,
     parse_route,
+)
+from ovn_ic_controller.sync.routes.reasons import (
+    REFUSED_BLACKLIST,
+    REFUSED_DEFAULT,
+    REFUSED_LINK_LOCAL,
     refusal_reason,
 )
 
@@ -323,26 +324,22 @@ def test_nexthop_is_never_link_local() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "enabled", "allow_default", "expected"),
+    ("text", "allow_default", "expected"),
     [
-        ("10.11.1.0/24", True, False, None),
-        ("10.11.1.0/24", False, True, REFUSED_DISABLED),
-        ("0.0.0.0/0", True, False, REFUSED_DEFAULT),
-        ("::/0", True, False, REFUSED_DEFAULT),
-        ("0.0.0.0/0", True, True, None),
-        ("169.254.100.0/24", True, True, REFUSED_LINK_LOCAL),
-        ("fe80::/64", True, True, REFUSED_LINK_LOCAL),
-        ("192.168.3.0/24", True, False, REFUSED_BLACKLIST),
-        ("3fff:1234:0:5::/64", True, False, REFUSED_BLACKLIST),
-        ("2002:db8:1::1/64", True, False, None),
-        ("192.168.3.0/24", False, False, REFUSED_DISABLED),  # first reason wins
+        ("10.11.1.0/24", False, None),
+        ("0.0.0.0/0", False, REFUSED_DEFAULT),
+        ("::/0", False, REFUSED_DEFAULT),
+        ("0.0.0.0/0", True, None),
+        ("169.254.100.0/24", True, REFUSED_LINK_LOCAL),
+        ("fe80::/64", True, REFUSED_LINK_LOCAL),
+        ("192.168.3.0/24", False, REFUSED_BLACKLIST),
+        ("3fff:1234:0:5::/64", False, REFUSED_BLACKLIST),
+        ("2002:db8:1::1/64", False, None),
     ],
 )
-def test_refusal_reason(text: str, enabled: bool, allow_default: bool, expected: str) -> None:
+def test_refusal_reason(text: str, allow_default: bool, expected: str) -> None:
     blacklist = matcher("192.168.0.0/16", "3fff:1234::/48")
-    reason = refusal_reason(
-        cidr(text), enabled=enabled, allow_default=allow_default, matcher=blacklist
-    )
+    reason = refusal_reason(cidr(text), allow_default=allow_default, matcher=blacklist)
     assert reason == expected
 
 
@@ -461,17 +458,15 @@ def test_prefix_matcher_against_oracle(case: tuple[Prefix, list[Prefix]]) -> Non
     assert (parsed, invalid) == (entries, [])
 
 
-@given(prefix_and_entries(), st.booleans(), st.booleans())
+@given(prefix_and_entries(), st.booleans())
 def test_refusal_reason_against_oracle(
-    case: tuple[Prefix, list[Prefix]], enabled: bool, allow_default: bool
+    case: tuple[Prefix, list[Prefix]], allow_default: bool
 ) -> None:
-    """Disabled, then default-route gating, then link-local, then the deny list."""
+    """Default-route gating, then link-local, then the deny list."""
     prefix, entries = case
     network = oracle_network(prefix.family, prefix.value, prefix.plen)
     link_local = ipaddress.ip_network("169.254.0.0/16" if prefix.family == 4 else "fe80::/10")
-    if not enabled:
-        expected = REFUSED_DISABLED
-    elif network.prefixlen == 0 and not allow_default:
+    if network.prefixlen == 0 and not allow_default:
         expected = REFUSED_DEFAULT
     elif network.subnet_of(link_local):
         expected = REFUSED_LINK_LOCAL
@@ -481,6 +476,5 @@ def test_refusal_reason_against_oracle(
         expected = REFUSED_BLACKLIST
     else:
         expected = None
-    reason = refusal_reason(prefix, enabled=enabled, allow_default=allow_default,
-                            matcher=PrefixMatcher(entries))
+    reason = refusal_reason(prefix, allow_default=allow_default, matcher=PrefixMatcher(entries))
     assert reason == expected

@@ -1,13 +1,23 @@
-"""Route sync (spec §6): advertise this AZ's routes, learn the other AZs'.
+"""Route sync (docs/behaviour.md §6): advertise this AZ's routes, learn the other AZs'.
 
-Each pass reads the topology (records): options, transit-switch ports,
-routers.  While it stays the same, the index (index) takes in only the
-routes the IDL reported changed, and only the keys they touch are compared
-with the database: a route added costs the same at 100 routes or 50,000.
-When the topology changed, or the changed rows are unknown (first pass,
-reconnect, failed commit), the index is rebuilt from every row.  Either way
-the differences are planned: advertisements (advertise) and learned
-routes (learn); an unchanged state plans nothing.
+Exports the ``Routes`` concern.  Data flows one way through the package:
+
+- ``records``: what is read, as plain records: the topology (options, this
+  AZ's transit-switch ports, routers), read whole on every pass, and one
+  record per static or IC SB route, made from a changed row;
+- ``index``: ``RouteIndex`` takes in the records and keeps, in two ledgers
+  (``ledger``), what every route wants: advertised IC SB rows (``advertise``)
+  and learned NB routes (``learn``), with the reasons for refusals
+  (``reasons``); it hands out the keys that may have changed;
+- ``advertise.plan_advertisement`` and ``learn.plan_learned`` compare one such
+  key with the database and emit the ops; they only read.
+
+While the topology stays the same, the index takes in only the routes the
+IDL reported changed, and only the keys they touch are compared with the
+database: a route added costs the same at 100 routes or 50,000.  When the
+topology changed, or the changed rows are unknown (first pass, reconnect,
+failed commit), the index is rebuilt from every row, by the same path.  An
+unchanged state plans nothing.
 """
 
 from __future__ import annotations
@@ -19,30 +29,16 @@ from ...constants import IC_NB, IC_SB, NB
 from ...db.plan import Plan
 from ..base import Concern, Context, columns
 from ..common import publish_gauge
-from ..prefixes import REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL
 from .advertise import plan_advertisement
 from .index import RouteIndex
 from .learn import plan_learned
 from .ledger import Problems
-from .records import (
-    ADVERTISE,
-    LEARN,
-    REFUSED_DUPLICATE,
-    REFUSED_LOCAL_WINS,
-    REFUSED_NO_NEXTHOP,
-    REFUSED_UNPARSABLE,
-    Reader,
-    Tally,
-    read_topology,
-)
+from .reasons import REFUSAL_SERIES
+from .records import Tally, TopologyCache, read_topology
+
+__all__ = ["Routes"]
 
 log = logs.get("sync.routes")
-
-_COMMON_REASONS = (REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL, REFUSED_UNPARSABLE)
-# Every refusal series, published even at 0 so that dashboards see them.
-REFUSAL_SERIES = ([(ADVERTISE, reason) for reason in
-                   (*_COMMON_REASONS, REFUSED_NO_NEXTHOP, REFUSED_DUPLICATE)]
-                  + [(LEARN, reason) for reason in (*_COMMON_REASONS, REFUSED_LOCAL_WINS)])
 
 _STATIC_ROUTE = "ip_prefix nexthop route_table options external_ids"
 
@@ -67,14 +63,14 @@ class Routes(Concern):
 
     def __init__(self) -> None:
         self.problems = Problems(log)
-        self.reader = Reader()
+        self.cache = TopologyCache()
         self.index: RouteIndex | None = None
         self._published: set[tuple[str, ...]] = set()
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.name)
-        topology, option_problems = read_topology(ctx, self.reader, ctx.az.uuid)
-        self.reader.sweep()
+        topology, option_problems = read_topology(ctx, self.cache, ctx.az.uuid)
+        self.cache.sweep()
         changed = ctx.changed_rows
         if self.index is None or changed is None or topology != self.index.topology:
             self.problems.restart()
@@ -83,10 +79,10 @@ class Routes(Concern):
         self.problems.set("options", option_problems)
         index = self.index
         index.update(ctx, changed)
-        for key in index.advertised.take_dirty():
-            plan_advertisement(plan, topology.az, key, index.advertised, index.own.get(key, []))
-        for key in index.wanted_learned.take_dirty():
-            plan_learned(plan, key, index.wanted_learned, index.learned.get(key, []))
+        for key, wanted, rows in index.dirty_advertisements():
+            plan_advertisement(plan, topology.az, key, wanted, rows)
+        for key, wanted, learned in index.dirty_learned():
+            plan_learned(plan, key, wanted, learned)
         self.problems.settle()
         if plan:
             log.info("routes.changes", **_summary(plan))

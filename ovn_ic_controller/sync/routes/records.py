@@ -49,16 +49,6 @@ from ..prefixes import (
 )
 from .ledger import Problem
 
-ADVERTISE, LEARN = "advertise", "learn"  # directions, for the metrics
-LEARNED = "learned"  # counts (LEARNED, transit switch): routes learned through it
-
-# Why a route was not advertised or learned (the routes_refused metric's reasons
-# beyond those of prefixes.refusal_reason).
-REFUSED_UNPARSABLE = "unparsable"
-REFUSED_LOCAL_WINS = "local-wins"
-REFUSED_NO_NEXTHOP = "no-nexthop"
-REFUSED_DUPLICATE = "duplicate"
-
 # A route's identity as in ovn-ic (§6.2): the parsed prefix (family, address, length)
 # and next hop (version, address), origin and route_table; flat, so it hashes fast.
 Identity = tuple[int, int, int, int, int, str, str]
@@ -166,7 +156,7 @@ class RouterView:
 
 
 @dataclasses.dataclass(frozen=True)
-class Topology:
+class RouteTopology:
     """Everything route sync derives the wanted rows from, besides the routes."""
 
     az: uuidlib.UUID
@@ -187,7 +177,7 @@ class Topology:
         return found
 
 
-class Reader:
+class TopologyCache:
     """Row caches of the topology's tables, kept from one pass to the next."""
 
     def __init__(self) -> None:
@@ -202,22 +192,22 @@ class Reader:
             cache.sweep()
 
 
-def read_topology(ctx: Context, reader: Reader,
-                  az_uuid: uuidlib.UUID) -> tuple[Topology, tuple[Problem, ...]]:
+def read_topology(ctx: Context, cache: TopologyCache,
+                  az_uuid: uuidlib.UUID) -> tuple[RouteTopology, tuple[Problem, ...]]:
     """The topology, and problems with the options."""
     options, problems = read_options(ctx)
-    ports = read_ts_ports(ctx, reader, az_uuid)
+    ports = read_ts_ports(ctx, cache, az_uuid)
     routers = {}
     for row in ctx.rows(NB, "Logical_Router"):
-        name, lrps = reader.router(row)
+        name, lrps = cache.router(row)
         ts_ports = ports.get(row.uuid, [])
         routers[row.uuid] = _router_view(row.uuid, name,
-                                         [reader.lrp(lrp) for lrp in lrps] if ts_ports else [],
+                                         [cache.lrp(lrp) for lrp in lrps] if ts_ports else [],
                                          ts_ports)
-    return Topology(az_uuid, options, routers), problems
+    return RouteTopology(az_uuid, options, routers), problems
 
 
-def read_ts_ports(ctx: Context, reader: Reader,
+def read_ts_ports(ctx: Context, cache: TopologyCache,
                   az_uuid: uuidlib.UUID) -> dict[uuidlib.UUID, list[TsPort]]:
     """This AZ's transit-switch ports by NB router UUID (from external_ids:router-id).
 
@@ -229,7 +219,7 @@ def read_ts_ports(ctx: Context, reader: Reader,
                 if pb.availability_zone.uuid == az_uuid]
     if not bindings:
         return {}
-    router_ports = dict(map(reader.router_port, ctx.rows(NB, "Logical_Switch_Port")))
+    router_ports = dict(map(cache.router_port, ctx.rows(NB, "Logical_Switch_Port")))
     ports: dict[uuidlib.UUID, list[TsPort]] = {}
     for pb in bindings:
         name, transit_switch = pb.logical_port, pb.transit_switch
