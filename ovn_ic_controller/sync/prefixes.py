@@ -47,10 +47,6 @@ class Prefix:
     def address(self) -> IPv4Address | IPv6Address:
         return IPv4Address(self.value) if self.family == 4 else IPv6Address(self.value)
 
-    @property
-    def address_str(self) -> str:
-        return _format_value(self.family, self.value)
-
     def __str__(self) -> str:
         return f"{_format_value(self.family, self.value)}/{self.plen}"
 
@@ -86,11 +82,6 @@ def format_address(address: IPv4Address | IPv6Address) -> str:
     if address.version == 4:
         return _format_ipv4(int(address))
     return _format_ipv6(int(address))
-
-
-def format_prefix(prefix: Prefix) -> str:
-    """The prefix as OVN writes it to ``ip_prefix``, e.g. ``2002:db8:1::1/64``."""
-    return str(prefix)
 
 
 def _parse_ipv4(text: str) -> int | None:
@@ -173,22 +164,15 @@ def _is_ipv6_link_local_nexthop(prefix: Prefix) -> bool:
     return prefix.family == 6 and prefix.value >> 64 == _IPV6_LLA_HIGH64
 
 
-def parse_route(
-    prefix_text: str, nexthop_text: str
-) -> tuple[Prefix, IPv4Address | IPv6Address] | None:
+def parse_route_prefixes(prefix_text: str, nexthop_text: str) -> tuple[Prefix, Prefix] | None:
     """Parse a route's prefix and next hop, or return None if either is unusable.
 
-    A next hop's ``/len`` is ignored.  An IPv6 link-local next hop counts as
-    unparsable, as in ovn-ic, because it means nothing outside its own link;
-    ``discard`` fails to parse like any other non-address.
+    The next hop comes back as a Prefix whose length is ignored (no address
+    object to build, which shows when 10,000 routes are read at once).  An IPv6
+    link-local next hop counts as unparsable, as in ovn-ic, because it means
+    nothing outside its own link; ``discard`` fails to parse like any other
+    non-address.
     """
-    parsed = parse_route_prefixes(prefix_text, nexthop_text)
-    return None if parsed is None else (parsed[0], parsed[1].address)
-
-
-def parse_route_prefixes(prefix_text: str, nexthop_text: str) -> tuple[Prefix, Prefix] | None:
-    """``parse_route`` with the next hop as a Prefix (host length): no address object to
-    build, which shows when 10,000 routes are read at once."""
     prefix = parse_cidr(prefix_text)
     if prefix is None:
         return None
@@ -283,9 +267,6 @@ class PortAddresses:
 
     def first_ipv4(self) -> IPv4Address | None:
         return self.ipv4[0].address if self.ipv4 else None
-
-    def first_ipv6(self) -> IPv6Address | None:
-        return self.ipv6[0].address if self.ipv6 else None
 
 
 def parse_port_addresses(text: str) -> PortAddresses | None:
