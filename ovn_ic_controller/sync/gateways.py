@@ -1,4 +1,6 @@
-"""Gateways (spec §4): this AZ's gateway chassis → IC SB Gateway; other AZs' → remote SB chassis.
+"""Gateways: this AZ's gateway chassis → IC SB Gateway; other AZs' → remote SB chassis.
+
+The behaviour, and ovn-ic's, is docs/behaviour.md §4.
 
 A chassis is a gateway when ovn-controller marks it (other_config:is-interconn,
 from OVS external_ids:ovn-is-interconn) or when the gw-nodes key names it.  We

@@ -1,4 +1,4 @@
-"""Transit-switch ports (spec §5): local router ports out, other AZs' ports in.
+"""Transit-switch ports (docs/behaviour.md §5): local router ports out, other AZs' ports in.
 
 A local ``type=router`` LSP on a transit switch is published as an IC SB
 Port_Binding with a tunnel key unique on that switch, the peer router port's

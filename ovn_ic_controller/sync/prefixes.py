@@ -1,4 +1,4 @@
-"""Prefix and address rules of route sync (spec §6.2, §6.4-§6.6), pure and fast.
+"""Prefix and address rules of route sync (docs/behaviour.md §6.2, §6.4-§6.6), pure and fast.
 
 Parsing follows OVS's ``ip46_parse_cidr`` so that we accept what ovn-ic and
 northd accept.  Addresses are kept as integers and parsed with ``inet_pton``

@@ -1,4 +1,6 @@
-"""Transit switches (spec §3): IC NB Transit_Switch → IC SB Datapath_Binding → NB Logical_Switch.
+"""Transit switches: IC NB Transit_Switch → IC SB Datapath_Binding → NB Logical_Switch.
+
+The behaviour, and ovn-ic's, is docs/behaviour.md §3.
 
 Every AZ manages the global Datapath_Binding rows, so two AZs may create one
 for a new transit switch at the same moment.  Switches are handled in name

@@ -1,4 +1,4 @@
-"""The transit-switch ports concern's decisions (spec §5, Q11, Q12), on plain data.
+"""The transit-switch ports concern's decisions (docs/behaviour.md §5, Q11, Q12), on plain data.
 
 ``World`` is a tiny fake of the four replicas (a ``Replica``, so it can apply a
 plan), so each scenario can check that planning again over the result changes nothing.

@@ -1,4 +1,4 @@
-"""Prefix rules of route sync (spec §6.2, §6.4-§6.6, Q2, Q4)."""
+"""Prefix rules of route sync (docs/behaviour.md §6.2, §6.4-§6.6, Q2, Q4)."""
 
 from __future__ import annotations
 

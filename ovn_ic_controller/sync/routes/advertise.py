@@ -61,7 +61,7 @@ class Advertisement:
 def static_contribution(router: RouterView, route: LocalRoute,
                         options: RouteOptions) -> Contribution:
     """What a static route of ``router`` advertises, through the usable ports of its
-    route table (§6.4 step 5)."""
+    route table (docs/behaviour.md §6.4 step 5)."""
     ports = router.usable_by_table.get(route.route_table)
     if not options.advertise or not ports or route.policy == "src-ip":
         return NOTHING
@@ -77,7 +77,7 @@ def static_contribution(router: RouterView, route: LocalRoute,
 def connected_contributions(router: RouterView,
                             options: RouteOptions) -> Iterator[tuple[Hashable, Contribution]]:
     """(source, contribution) of each network of the router's other ports, always into
-    <main> through every usable port (§6.4 step 6)."""
+    <main> through every usable port (docs/behaviour.md §6.4 step 6)."""
     if not options.advertise or not router.usable_ports:
         return
     for lrp_uuid, network in router.connected:

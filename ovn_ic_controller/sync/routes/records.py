@@ -49,8 +49,9 @@ from ..prefixes import (
 )
 from .ledger import Problem
 
-# A route's identity as in ovn-ic (§6.2): the parsed prefix (family, address, length)
-# and next hop (version, address), origin and route_table; flat, so it hashes fast.
+# A route's identity as in ovn-ic (docs/behaviour.md §6.2): the parsed prefix (family,
+# address, length) and next hop (version, address), origin and route_table; flat, so it
+# hashes fast.
 Identity = tuple[int, int, int, int, int, str, str]
 
 
@@ -78,7 +79,7 @@ class Tally:
 # ------------------------------------------------------------------- topology
 @dataclasses.dataclass(frozen=True)
 class RouteOptions:
-    """NB_Global options of route sync (§6.1, denylist from §8)."""
+    """NB_Global options of route sync (docs/behaviour.md §6.1, the denylist §8)."""
 
     advertise: bool = False
     advertise_default: bool = False
