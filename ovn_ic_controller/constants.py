@@ -2,7 +2,9 @@
 
 One home so that a key is spelled once.  The database keys name the four
 connections everywhere (config, metrics, plans); the OVN names are the tables'
-options and external_ids keys that ovn-ic and ovn-northd read and write.
+options and external_ids keys that ovn-ic and ovn-northd read and write; the
+marks are the external_ids keys by which this controller knows its own rows.
+A key used by one module only stays in that module.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ TS_KEY = "ovn-ic-controller-ts"
 MANAGED_OPTIONS_KEY = "ovn-ic-controller-options"
 
 # ------------------------------------------------------------ NB table names
+# Short forms, for the modules that spell them on every other line.
 LR, LRP, LRSR = "Logical_Router", "Logical_Router_Port", "Logical_Router_Static_Route"
 LS, LSP = "Logical_Switch", "Logical_Switch_Port"
 GC = "Gateway_Chassis"

@@ -34,13 +34,14 @@ from .index import RouteIndex
 from .learn import plan_learned
 from .ledger import Problems
 from .reasons import REFUSAL_SERIES
-from .records import Tally, TopologyCache, read_topology
+from .records import IC_ROUTE_COLUMNS, STATIC_COLUMNS, Tally, TopologyCache, read_topology
 
 __all__ = ["Routes"]
 
 log = logs.get("sync.routes")
 
-_STATIC_ROUTE = "ip_prefix nexthop route_table options external_ids"
+_STATIC_ROUTE = " ".join(STATIC_COLUMNS)
+_IC_ROUTE = " ".join(IC_ROUTE_COLUMNS)
 
 
 class Routes(Concern):
@@ -52,12 +53,10 @@ class Routes(Concern):
              IC_NB: columns(Transit_Switch="name"),
              IC_SB: columns(Port_Binding="availability_zone transit_switch logical_port "
                                          "address external_ids",
-                            Route="transit_switch availability_zone route_table ip_prefix "
-                                  "nexthop origin external_ids")}
+                            Route=_IC_ROUTE)}
     writes = {NB: columns(Logical_Router="static_routes",
                           Logical_Router_Static_Route=_STATIC_ROUTE),
-              IC_SB: columns(Route="transit_switch availability_zone route_table ip_prefix "
-                                   "nexthop origin external_ids")}
+              IC_SB: columns(Route=_IC_ROUTE)}
 
     incremental = True
 

@@ -310,14 +310,15 @@ class IcRoute:
         return self.transit_switch, self.route_table, self.ip_prefix, self.nexthop
 
 
-_STATIC_COLUMNS = ("ip_prefix", "nexthop", "route_table", "external_ids", "options")
-_IC_ROUTE_COLUMNS = ("ip_prefix", "nexthop", "origin", "route_table", "availability_zone",
+# The columns each record is made from: the Routes concern reads and writes these.
+STATIC_COLUMNS = ("ip_prefix", "nexthop", "route_table", "external_ids", "options")
+IC_ROUTE_COLUMNS = ("ip_prefix", "nexthop", "origin", "route_table", "availability_zone",
                      "external_ids", "transit_switch")
 
 
 def static_route(row: Any) -> LocalRoute | LearnedRoute:
     """The record of a Logical_Router_Static_Route row."""
-    ip_prefix, nexthop, route_table, external_ids, options = plain_columns(row, _STATIC_COLUMNS)
+    ip_prefix, nexthop, route_table, external_ids, options = plain_columns(row, STATIC_COLUMNS)
     parsed = parse_route_prefixes(ip_prefix, nexthop)
     source = external_ids.get(LEARNED_ROUTE_KEY)
     if source is not None:
@@ -340,7 +341,7 @@ def ic_route(row: Any, own_az: uuidlib.UUID | None = None) -> IcRoute:
     prefix and next hop are not parsed: identity and prefix are None.
     """
     ip_prefix, nexthop, origin, route_table, availability_zone, ids, transit_switch = \
-        plain_columns(row, _IC_ROUTE_COLUMNS)
+        plain_columns(row, IC_ROUTE_COLUMNS)
     parsed = parse_route_prefixes(ip_prefix, nexthop) if availability_zone != own_az else None
     return IcRoute(row.uuid, availability_zone, transit_switch,
                    route_table, ip_prefix, nexthop, origin, ids.get(NB_ID), ids.get(LR_ID),
