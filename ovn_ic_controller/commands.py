@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 
 from .config import Config
-from .constants import LOCK_NAME
+from .constants import IC_SB, LOCK_NAME, NB, SB
 from .db.oneshot import Databases
 from .db.plan import Op, Plan
 from .db.values import column
@@ -29,14 +29,14 @@ class Refused(Exception):
 
 
 def reset(config: Config, *, dry_run: bool, timeout: float) -> int:
-    with _locked(config, ("nb", "sb"), timeout) as dbs:
+    with _locked(config, (NB, SB), timeout) as dbs:
         ctx = Context(config=config, tables=dbs.tables())
         _carry_out("reset", ctx, [local_plan(ctx)], dbs, dry_run)
     return 0
 
 
 def leave(config: Config, *, dry_run: bool, timeout: float) -> int:
-    with _locked(config, ("nb", "sb", "ic_sb"), timeout) as dbs:
+    with _locked(config, (NB, SB, IC_SB), timeout) as dbs:
         ctx = Context(config=config, tables=dbs.tables())
         name = own_az_name(ctx)
         if not name:
@@ -52,7 +52,7 @@ def clean(config: Config, az_name: str, *, yes: bool, dry_run: bool, timeout: fl
         raise Refused(f"clean deletes AZ {az_name!r} from the IC SB that every AZ shares; "
                       f"run it again with --yes (or with --dry-run to see what it would do)")
     needs_nb = config.enable_ic and not config.az_name  # to learn this AZ's own name
-    keys = ("nb", "ic_sb") if needs_nb else ("ic_sb",)
+    keys = (NB, IC_SB) if needs_nb else (IC_SB,)
     with open_databases(config, _leave_tables(keys), timeout) as dbs:
         dbs.connect()
         ctx = Context(config=config, tables=dbs.tables())
@@ -71,7 +71,7 @@ def clean(config: Config, az_name: str, *, yes: bool, dry_run: bool, timeout: fl
 def open_databases(config: Config, wanted: dict, timeout: float, *, lock: bool = False):
     """The databases named by ``wanted`` (db → table → columns), the SB lock requested."""
     return Databases(config.remotes, wanted, timeout=timeout,
-                     lock=("sb", LOCK_NAME) if lock else None)
+                     lock=(SB, LOCK_NAME) if lock else None)
 
 
 def _leave_tables(keys: Iterable[str]) -> dict:
@@ -83,9 +83,9 @@ def _locked(config: Config, keys: Iterable[str], timeout: float):
     """Databases connected, with the ovn_ic lock held on the local SB, or Refused."""
     with open_databases(config, _leave_tables(keys), timeout, lock=True) as dbs:
         dbs.connect()
-        if not dbs.lock_is_free("sb"):
+        if not dbs.lock_is_free(SB):
             raise Refused(f"another instance holds the {LOCK_NAME} lock on "
-                          f"{dbs.dbs['sb'].remote}: stop the daemon and try again (or set "
+                          f"{dbs.dbs[SB].remote}: stop the daemon and try again (or set "
                           f"enable-ic=false: the daemon then leaves by itself)")
         yield dbs
 

@@ -2,7 +2,9 @@
 
 One home so that a key is spelled once.  The database keys name the four
 connections everywhere (config, metrics, plans); the OVN names are the tables'
-options and external_ids keys that ovn-ic and ovn-northd read and write.
+options and external_ids keys that ovn-ic and ovn-northd read and write; the
+marks are the external_ids keys by which this controller knows its own rows.
+A key used by one module only stays in that module.
 """
 
 from __future__ import annotations
@@ -20,3 +22,52 @@ DB_NAMES = {
 
 #: The lock on the local SB that ovn-ic takes: one writer per AZ, C or ours.
 LOCK_NAME = "ovn_ic"
+
+# ------------------------------------------------------------ OVN's own keys
+#: NB Logical_Switch other_config: the transit switch this switch mirrors.
+INTERCONN_TS = "interconn-ts"
+#: NB Logical_Switch other_config and Logical_Switch_Port options: the tunnel key
+#: northd is asked to use (the one allocated in the IC SB).
+REQUESTED_KEY = "requested-tnl-key"
+#: NB Logical_Switch_Port options: the router port a ``type=router`` port peers with.
+ROUTER_PORT = "router-port"
+#: IC SB Port_Binding external_ids: the NB UUID of the router behind the port.
+ROUTER_ID = "router-id"
+#: SB Chassis other_config: a chassis standing for another AZ's gateway (written
+#: by IC controllers), and a gateway of this AZ (written by ovn-controller).
+IS_REMOTE = "is-remote"
+IS_INTERCONN = "is-interconn"
+
+#: NB_Global options of route sync.
+ROUTE_ADV = "ic-route-adv"
+ROUTE_ADV_DEFAULT = "ic-route-adv-default"
+ROUTE_LEARN = "ic-route-learn"
+ROUTE_LEARN_DEFAULT = "ic-route-learn-default"
+ROUTE_BLACKLIST = "ic-route-blacklist"
+ROUTE_DENYLIST = "ic-route-denylist"  # 24.09's name; wins over the blacklist when set
+#: NB Logical_Router_Static_Route external_ids of a learned route: the IC SB Route
+#: it was learned from; and its options key carrying that route's origin.
+LEARNED_ROUTE_KEY = "ic-learned-route"
+ORIGIN = "origin"
+#: IC SB Route external_ids: the NB row (static route or router port) and the
+#: router an AZ advertises the route for.
+NB_ID = "nb-id"
+LR_ID = "lr-id"
+
+# ------------------------------------------------------------ this controller's marks
+# Only rows carrying these are ever changed or removed as "ours", so objects an
+# operator made by hand are never touched.
+#: external_ids of the NB rows the automation creates (LRP, LSP, Gateway_Chassis) and
+#: of the IC NB Transit_Switch rows it creates; value: the AZ name.
+OWNER_KEY = "ovn-ic-controller"
+#: external_ids of the automation's LRP and LSP: the transit switch they serve.
+TS_KEY = "ovn-ic-controller-ts"
+#: NB_Global external_ids: the NB_Global options auto-route wrote, comma-separated,
+#: so that they can be removed again.
+MANAGED_OPTIONS_KEY = "ovn-ic-controller-options"
+
+# ------------------------------------------------------------ NB table names
+# Short forms, for the modules that spell them on every other line.
+LR, LRP, LRSR = "Logical_Router", "Logical_Router_Port", "Logical_Router_Static_Route"
+LS, LSP = "Logical_Switch", "Logical_Switch_Port"
+GC = "Gateway_Chassis"

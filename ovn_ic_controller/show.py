@@ -33,16 +33,16 @@ from typing import Any
 from . import logs
 from .commands import open_databases
 from .config import Config
-from .constants import LOCK_NAME
-from .sync.automation import Findings, cluster_router
-from .sync.automation_routes import AutoRoute, advertised_conflicts, local_subnets
+from .constants import IC_SB, LEARNED_ROUTE_KEY, LOCK_NAME, NB, ROUTE_BLACKLIST, SB
+from .sync.automation import AutoRoute
+from .sync.automation.auto_route import advertised_conflicts, local_subnets
+from .sync.automation.engagement import cluster_router
 from .sync.base import Context, columns, merge_columns
+from .sync.common import LogOnce, nb_global
 from .sync.leave import own_az_name
-from .sync.routes_view import LEARNED_ROUTE_KEY
 
 log = logs.get("show")
 
-NB, SB, IC_SB = "nb", "sb", "ic_sb"
 SHOWN = {
     NB: columns(NB_Global="name options", Logical_Router="name static_routes",
                 Logical_Router_Static_Route="ip_prefix nexthop route_table external_ids"),
@@ -126,11 +126,11 @@ def _learned_routes(ctx: Context) -> list[dict]:
 
 def _conflicts(ctx: Context) -> list[dict]:
     """Local subnets overlapping other AZs' prefixes, as the automation computes them."""
-    router = cluster_router(ctx, Findings(log))
-    global_row = next(iter(ctx.rows(NB, "NB_Global")), None)
+    router = cluster_router(ctx, LogOnce(log))
+    global_row = nb_global(ctx)
     if ctx.az is None or router is None or global_row is None:
         return []
-    blacklist = set(global_row.options.get("ic-route-blacklist", "").split(","))
+    blacklist = set(global_row.options.get(ROUTE_BLACKLIST, "").split(","))
     return [{"local": c.local, "remote": c.remote, "az": c.az,
              "denied": {c.local, c.remote} <= blacklist}
             for c in sorted(advertised_conflicts(ctx, local_subnets(ctx, router)))]

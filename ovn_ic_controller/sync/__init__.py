@@ -1,13 +1,20 @@
-"""IC semantics: each module is one sync concern; ``build_concerns`` orders them.
+"""IC semantics: one sync concern per module or package; ``build_concerns`` orders them.
 
-The order is ovn-ic's: AZ first (everything else needs it), then gateways,
-transit switches, their ports, and routes last.
+Every concern plans from the same snapshot, in this order, and their plans
+are joined in it into one transaction per database: ``az`` (the others need
+the AZ row), ``gateways``, the automation (``automation``: transit switches,
+link ports and gateway chassis; then its ``auto_route``: the route options),
+``transit_switches``, ``ports`` and ``routes``.  ovn-ic 23.03 runs AZ, transit
+switches, gateways, ports, routes; as a concern never sees another's planned
+writes, only the replicas, the order changes only that of the operations.
+``leave`` is not among them: the daemon runs it alone while enable-ic is false.
+``common`` holds what several concerns share, ``prefixes`` the address and
+prefix parsing of ports, automation and routes.
 """
 
 from __future__ import annotations
 
-from .automation import Automation
-from .automation_routes import AutoRoute
+from .automation import Automation, AutoRoute
 from .az import AvailabilityZone
 from .base import Concern
 from .gateways import Gateways

@@ -11,12 +11,13 @@ import dataclasses
 from typing import Any
 
 from .. import logs
+from ..constants import IC_SB, NB
 from ..db.plan import Plan
 from .base import Concern, Context, columns
+from .common import nb_global
 
 log = logs.get("sync.az")
 
-NB, IC_SB = "nb", "ic_sb"
 REFERENCING_TABLES = ("Gateway", "Port_Binding", "Route")
 
 
@@ -27,10 +28,6 @@ class AzIdentity:
     name: str
     row: Any | None
     idle_reason: str | None
-
-
-def nb_global(ctx: Context) -> Any | None:
-    return next(iter(ctx.rows(NB, "NB_Global")), None)
 
 
 def resolve(ctx: Context) -> AzIdentity:

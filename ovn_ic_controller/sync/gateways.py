@@ -1,4 +1,6 @@
-"""Gateways (spec §4): this AZ's gateway chassis → IC SB Gateway; other AZs' → remote SB chassis.
+"""Gateways: this AZ's gateway chassis → IC SB Gateway; other AZs' → remote SB chassis.
+
+The behaviour, and ovn-ic's, is docs/behaviour.md §4.
 
 A chassis is a gateway when ovn-controller marks it (other_config:is-interconn,
 from OVS external_ids:ovn-is-interconn) or when the gw-nodes key names it.  We
@@ -22,17 +24,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import logs
+from ..constants import IC_SB, IS_INTERCONN, IS_REMOTE, SB
 from ..db.plan import Plan, Target
 from ..db.values import is_true
 from .base import Concern, Context, columns
+from .common import LogOnce, is_remote_chassis, publish_gauge
 
 log = logs.get("sync.gateways")
 
-SB, IC_SB = "sb", "ic_sb"
 ENCAP_TYPES = frozenset({"geneve", "stt", "vxlan"})
 FIX_IS_INTERCONN = "ovs-vsctl set open . external_ids:ovn-is-interconn=true"
 
-Problems = dict[tuple[str, str], str]  # (chassis or gw-nodes entry, problem) -> explanation
+GatewayProblems = dict[tuple[str, str], str]  # (chassis or gw-nodes entry, problem) -> why
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -63,12 +66,7 @@ class Tunnel:
 
 
 def is_interconn(chassis: Any) -> bool:
-    return is_true(chassis.other_config.get("is-interconn"))
-
-
-def is_remote_mirror(chassis: Any) -> bool:
-    """A chassis standing for another AZ's gateway (is-interconn wins, as in ovn-ic)."""
-    return is_true(chassis.other_config.get("is-remote")) and not is_interconn(chassis)
+    return is_true(chassis.other_config.get(IS_INTERCONN))
 
 
 class Gateways(Concern):
@@ -81,12 +79,13 @@ class Gateways(Concern):
     writes = {SB: _sb, IC_SB: _ic_sb}
 
     def __init__(self) -> None:
-        self.problems: Problems = {}
-        self._reported: set[tuple[str, str]] = set()
+        self.problems: GatewayProblems = {}
+        self._logged = LogOnce(log)
+        self._published: set[tuple[str, ...]] = set()
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.name)
-        problems: Problems = {}
+        problems: GatewayProblems = {}
         chassis = sorted(ctx.rows(SB, "Chassis"), key=lambda row: row.name)
         local_gws, remote_gws = {}, {}
         for gw in sorted(ctx.rows(IC_SB, "Gateway"), key=lambda row: row.name):
@@ -99,18 +98,15 @@ class Gateways(Concern):
         return plan
 
     def report(self, metrics: Any) -> None:
-        gauge = metrics.gateway_problems
-        for chassis, problem in self._reported - self.problems.keys():
-            gauge.remove(chassis, problem)
-        for chassis, problem in self.problems:
-            gauge.labels(chassis=chassis, problem=problem).set(1)
-        self._reported = set(self.problems)
+        self._published = publish_gauge(metrics.gateway_problems,
+                                        dict.fromkeys(self.problems, 1), self._published)
 
     # ------------------------------------------------------------ local → IC SB
     @staticmethod
-    def _local_gateways(ctx: Context, chassis: list[Any], problems: Problems) -> list[Any]:
+    def _local_gateways(ctx: Context, chassis: list[Any],
+                        problems: GatewayProblems) -> list[Any]:
         """This AZ's gateway chassis: marked is-interconn, or named in gw-nodes."""
-        local = [row for row in chassis if not is_remote_mirror(row)]
+        local = [row for row in chassis if not is_remote_chassis(row)]
         gateways = {row.name: row for row in local if is_interconn(row)}
         for entry in ctx.config.gw_nodes:
             matched = [row for row in local if entry in (row.name, row.hostname)]
@@ -130,7 +126,7 @@ class Gateways(Concern):
 
     @staticmethod
     def _export(ctx: Context, plan: Plan, gateways: list[Any], local_gws: dict,
-                remote_gws: dict, problems: Problems) -> None:
+                remote_gws: dict, problems: GatewayProblems) -> None:
         taken = {Tunnel.of(encap).endpoint: gw.name
                  for gw in remote_gws.values() for encap in gw.encaps}
         for chassis in gateways:
@@ -157,9 +153,10 @@ class Gateways(Concern):
 
     # ------------------------------------------------------------ IC SB → local
     @staticmethod
-    def _mirror(plan: Plan, chassis: list[Any], remote_gws: dict, problems: Problems) -> None:
-        local = {row.name: row for row in chassis if not is_remote_mirror(row)}
-        mirrors = {row.name: row for row in chassis if is_remote_mirror(row)}
+    def _mirror(plan: Plan, chassis: list[Any], remote_gws: dict,
+                problems: GatewayProblems) -> None:
+        local = {row.name: row for row in chassis if not is_remote_chassis(row)}
+        mirrors = {row.name: row for row in chassis if is_remote_chassis(row)}
         taken = {Tunnel.of(encap).endpoint: row.name
                  for row in local.values() for encap in row.encaps}
         for gw in remote_gws.values():
@@ -176,27 +173,27 @@ class Gateways(Concern):
                 log.info("gateway.remote_added", chassis=gw.name, hostname=gw.hostname)
                 encaps = encap_refs(plan, SB, [], wanted, "chassis_name", gw.name)
                 plan.insert(SB, "Chassis", name=gw.name, hostname=gw.hostname,
-                            other_config={"is-remote": "true"}, encaps=encaps)
+                            other_config={IS_REMOTE: "true"}, encaps=encaps)
                 continue
             update_owner(plan, SB, "Chassis", mirror, gw.hostname, wanted, "chassis_name")
-            if mirror.other_config.get("is-remote") != "true":
-                plan.setkey(SB, "Chassis", mirror.uuid, "other_config", "is-remote", "true")
+            if mirror.other_config.get(IS_REMOTE) != "true":
+                plan.setkey(SB, "Chassis", mirror.uuid, "other_config", IS_REMOTE, "true")
         for mirror in mirrors.values():
             log.info("gateway.remote_removed", chassis=mirror.name)
             plan.delete(SB, "Chassis", mirror.uuid)
 
-    def _log_changes(self, problems: Problems) -> None:
+    def _log_changes(self, problems: GatewayProblems) -> None:
         """Say each problem once, when it appears, and once more when it is gone."""
-        for (chassis, problem) in sorted(problems.keys() - self.problems.keys()):
-            log.warning("gateway.problem", chassis=chassis, problem=problem,
-                        message=problems[chassis, problem])
-        for (chassis, problem) in sorted(self.problems.keys() - problems.keys()):
+        for (chassis, problem), message in sorted(problems.items()):
+            self._logged.report((chassis, problem), "warning", "gateway.problem",
+                                chassis=chassis, problem=problem, message=message)
+        for chassis, problem in sorted(self._logged.settle()):
             log.info("gateway.problem_resolved", chassis=chassis, problem=problem)
         self.problems = problems
 
 
 def usable_tunnels(owner: str, encaps: Iterable[Any], taken: dict[tuple[str, str], str],
-                   problems: Problems) -> list[Tunnel]:
+                   problems: GatewayProblems) -> list[Tunnel]:
     """The encaps of ``owner`` that a tunnel can use and no other chassis holds."""
     tunnels = []
     for encap in encaps:

@@ -11,11 +11,12 @@ The local part (this AZ's NB and SB) removes only what an IC controller made:
   operator's options stay;
 - rows the automation marked with ``OWNER_KEY``: router ports (their
   Gateway_Chassis go with them), switch ports, and Gateway_Chassis;
-- transit-switch mirrors (``other_config:interconn-ts``), every one, with the
-  remote ports on them; a mirror that also holds a port we did not create
-  (an operator's, as in manual mode) stays, with that port, and loses only
-  the remote and marked ports;
-- remote gateway chassis (``other_config:is-remote``) in the SB.
+- transit-switch mirrors (``common.transit_switch_mirrors``), every one,
+  duplicates and orphans too, with the remote ports on them; a mirror that
+  also holds a port we did not create (an operator's, as in manual mode)
+  stays, with that port, and loses only the remote and marked ports;
+- remote gateway chassis in the SB (``other_config:is-remote``, not
+  ``is-interconn``: ``common.is_remote_chassis``).
 
 The IC SB part deletes one AZ's Route, Port_Binding and Gateway rows and its
 Availability_Zone row in one transaction, as their strong references demand.
@@ -35,17 +36,13 @@ from __future__ import annotations
 from typing import Any
 
 from .. import logs
+from ..constants import IC_SB, LEARNED_ROUTE_KEY, MANAGED_OPTIONS_KEY, NB, OWNER_KEY, SB
 from ..db.plan import Plan
-from ..db.values import is_true
-from .az import nb_global
 from .base import Concern, Context, columns
-from .markers import MANAGED_OPTIONS_KEY, OWNER_KEY
-from .routes_view import LEARNED_ROUTE_KEY
-from .transit_switches import INTERCONN_TS
+from .common import is_remote_chassis, nb_global, transit_switch_mirrors
 
 log = logs.get("sync.leave")
 
-NB, SB, IC_SB = "nb", "sb", "ic_sb"
 AZ_ROWS = ("Route", "Port_Binding", "Gateway")  # each holds a strong reference to its AZ
 
 
@@ -140,9 +137,8 @@ def _remove_our_options(ctx: Context, plan: Plan) -> None:
 def _remove_mirrors(ctx: Context, plan: Plan) -> set[Any]:
     """Delete the transit-switch mirrors; return the UUIDs of those deleted."""
     deleted = set()
-    for switch in ctx.rows(NB, "Logical_Switch"):
-        if INTERCONN_TS not in switch.other_config:
-            continue
+    for switch in (switch for switches in transit_switch_mirrors(ctx).values()
+                   for switch in switches):
         foreign = sorted(port.name for port in switch.ports
                          if port.type != "remote" and not is_ours(port))
         if not foreign:
@@ -178,5 +174,5 @@ def _remove_marked_ports(ctx: Context, plan: Plan, deleted_switches: set[Any]) -
 
 def _remove_remote_chassis(ctx: Context, plan: Plan) -> None:
     for chassis in ctx.rows(SB, "Chassis"):
-        if is_true(chassis.other_config.get("is-remote")):
+        if is_remote_chassis(chassis):
             plan.delete(SB, "Chassis", chassis.uuid)

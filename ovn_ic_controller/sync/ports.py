@@ -1,4 +1,4 @@
-"""Transit-switch ports (spec §5): local router ports out, other AZs' ports in.
+"""Transit-switch ports (docs/behaviour.md §5): local router ports out, other AZs' ports in.
 
 A local ``type=router`` LSP on a transit switch is published as an IC SB
 Port_Binding with a tunnel key unique on that switch, the peer router port's
@@ -12,7 +12,10 @@ published at all (ovn-ic churns on it, Q11); a binding whose transit switch
 vanished is just deleted (Q12); a published port whose SB binding northd has
 not (re)created yet keeps its row rather than being withdrawn; rows that would
 fail a whole transaction (a name another port has, a malformed peer address)
-are skipped with a warning.  As in ovn-ic 23.09+, a remote LSP with
+are skipped with a warning; a transit switch's NB switch is its mirror by the
+one rule of ``common.transit_switch_mirrors`` (ovn-ic's port sync also wants
+it named like the transit switch, so it ignores a lone mirror of another name
+that its own transit-switch sync keeps).  As in ovn-ic 23.09+, a remote LSP with
 ``options:requested-chassis`` is left for northd to bind.
 """
 
@@ -25,18 +28,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import logs
+from ..constants import IC_NB, IC_SB, LSP, NB, REQUESTED_KEY, ROUTER_ID, ROUTER_PORT, SB
 from ..db.plan import Plan
 from ..db.values import optional_ref, parse_int, parse_uuid
 from .base import Concern, Context, columns
+from .common import mirror_switches
 from .prefixes import parse_port_addresses
 from .tunnel_keys import TunnelKeyAllocator
 
 log = logs.get("sync.ports")
 
-NB, SB, IC_NB, IC_SB = "nb", "sb", "ic_nb", "ic_sb"
-LSP = "Logical_Switch_Port"
 PORT_KEY_MIN, PORT_KEY_MAX = 1, 2**15 - 1
-REQUESTED_KEY = "requested-tnl-key"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,11 +61,7 @@ class Snapshot:
         self.bindings_by_ts: dict[str, list[Any]] = defaultdict(list)
         for pb in self.bindings.values():
             self.bindings_by_ts[pb.transit_switch].append(pb)
-        # Among duplicates, the one the transit_switches concern keeps (lowest uuid).
-        self.switches: dict[str, Any] = {}
-        for ls in sorted(ctx.rows(NB, "Logical_Switch"), key=lambda ls: str(ls.uuid)):
-            if ls.other_config.get("interconn-ts") == ls.name:
-                self.switches.setdefault(ls.name, ls)
+        self.switches = mirror_switches(ctx)
         self.transit_lsps = {lsp.uuid for ls in self.switches.values() for lsp in ls.ports}
 
     def is_remote_transit_port(self, lsp: Any) -> bool:
@@ -171,7 +169,7 @@ class _SwitchPass:
 
     # ----------------------------------------------------------- local ports
     def export_router_port(self, lsp: Any) -> None:
-        if not lsp.options.get("router-port"):
+        if not lsp.options.get(ROUTER_PORT):
             # Q11: such a port has no address to offer; ovn-ic 23.03 churns on it.
             log.debug("port.not_exported", port=lsp.name, reason="no options:router-port")
             return
@@ -209,7 +207,7 @@ class _SwitchPass:
         if export.gateway:
             values["gateway"] = export.gateway
         if export.router_id is not None:
-            values["external_ids"] = {"router-id": str(export.router_id)}
+            values["external_ids"] = {ROUTER_ID: str(export.router_id)}
         log.info("port.published", port=lsp.name, transit_switch=self.switch.name,
                  tunnel_key=key)
         self.plan.insert(IC_SB, "Port_Binding", **values)
@@ -220,9 +218,9 @@ class _SwitchPass:
         if changes:
             self.plan.set(IC_SB, "Port_Binding", published.uuid, **changes)
         if (export.router_id is not None
-                and parse_uuid(published.external_ids.get("router-id")) != export.router_id):
+                and parse_uuid(published.external_ids.get(ROUTER_ID)) != export.router_id):
             self.plan.setkey(IC_SB, "Port_Binding", published.uuid, "external_ids",
-                             "router-id", str(export.router_id))
+                             ROUTER_ID, str(export.router_id))
         self.request_key(lsp, published.tunnel_key)
 
     def request_key(self, lsp: Any, key: int) -> None:

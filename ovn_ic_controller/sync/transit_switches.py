@@ -1,4 +1,6 @@
-"""Transit switches (spec §3): IC NB Transit_Switch → IC SB Datapath_Binding → NB Logical_Switch.
+"""Transit switches: IC NB Transit_Switch → IC SB Datapath_Binding → NB Logical_Switch.
+
+The behaviour, and ovn-ic's, is docs/behaviour.md §3.
 
 Every AZ manages the global Datapath_Binding rows, so two AZs may create one
 for a new transit switch at the same moment.  Switches are handled in name
@@ -18,17 +20,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import logs
+from ..constants import IC_NB, IC_SB, INTERCONN_TS, NB, REQUESTED_KEY
 from ..db.plan import Plan
 from ..db.values import parse_int
 from .base import Concern, Context, columns
+from .common import transit_switch_mirrors
 from .tunnel_keys import TunnelKeyAllocator
 
 log = logs.get("sync.transit_switches")
 
-NB, IC_NB, IC_SB = "nb", "ic_nb", "ic_sb"
 TS_KEY_MIN, TS_KEY_MAX = 16711681, 16777215  # 2^24 - 65535 .. 2^24 - 1
-INTERCONN_TS = "interconn-ts"
-REQUESTED_KEY = "requested-tnl-key"
 # How long duplicate bindings are left for a peer to resolve before we do.
 DUPLICATE_GRACE_S = 2.0
 
@@ -100,11 +101,7 @@ class TransitSwitches(Concern):
     def _sync_logical_switches(self, ctx: Context, plan: Plan, switches: list[str],
                                chosen: dict[str, Any]) -> None:
         """One NB switch per transit switch, carrying the committed binding's key."""
-        by_ts: dict[str, list[Any]] = defaultdict(list)
-        for switch in ctx.rows(NB, "Logical_Switch"):
-            ts = switch.other_config.get(INTERCONN_TS)
-            if ts is not None:
-                by_ts[ts].append(switch)
+        by_ts = transit_switch_mirrors(ctx)
         for ts in switches:
             binding = chosen.get(ts)
             key = binding.tunnel_key if binding is not None else None
@@ -117,10 +114,8 @@ class TransitSwitches(Concern):
                          tunnel_key=key)
                 plan.insert(NB, "Logical_Switch", name=ts, other_config=other_config)
                 continue
-            # Prefer the switch named like the transit switch: ports are looked up by name.
-            keep = min(candidates, key=lambda switch: (switch.name != ts, str(switch.uuid)))
-            self._delete_switches(plan, (switch for switch in candidates if switch is not keep),
-                                  "duplicate")
+            keep, *duplicates = candidates
+            self._delete_switches(plan, duplicates, "duplicate")
             if key is not None and parse_int(keep.other_config.get(REQUESTED_KEY)) != key:
                 plan.setkey(NB, "Logical_Switch", keep.uuid, "other_config", REQUESTED_KEY,
                             str(key))

@@ -1,4 +1,4 @@
-"""Tunnel-key allocation with a persistent hint, as ovn-ic does it (spec §3.4).
+"""Tunnel-key allocation with a persistent hint, as ovn-ic does it (docs/behaviour.md §3.4).
 
 The hint lives as long as the process, so keys are handed out round-robin
 rather than always reusing the lowest free one: a key freed a moment ago is not

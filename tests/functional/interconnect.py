@@ -15,7 +15,7 @@ from controller import Controller
 from icview import TIMEOUT, rows
 from testbed import wait_until
 
-from ovn_ic_controller.sync.markers import MANAGED_OPTIONS_KEY, OWNER_KEY
+from ovn_ic_controller.constants import MANAGED_OPTIONS_KEY, OWNER_KEY
 
 SUBNETS = {"az1": "10.16.0.1/24", "az2": "10.17.0.1/24", "az3": "10.18.0.1/24"}
 AZ_TABLES = ("Availability_Zone", "Gateway", "Port_Binding", "Route")

@@ -16,7 +16,7 @@ from automation_setup import (
 from controller import Controller
 from testbed import wait_until
 
-from ovn_ic_controller.sync.link_addresses import link_mac
+from ovn_ic_controller.sync.automation.link_addresses import link_mac
 
 TIMEOUT = 30
 

@@ -15,7 +15,7 @@ from automation_setup import add_cluster_router, link_address, uuids
 from controller import Controller
 from testbed import wait_until
 
-from ovn_ic_controller.sync.link_addresses import link_mac, preferred_offset
+from ovn_ic_controller.sync.automation.link_addresses import link_mac, preferred_offset
 
 TIMEOUT = 30
 SUBNET = ipaddress.ip_network("169.254.101.0/24")  # ts1's

@@ -23,7 +23,7 @@ from automation_setup import add_cluster_router, port_bindings, table
 from controller import Controller
 from testbed import temporary_testbed, wait_until
 
-from ovn_ic_controller.sync.link_addresses import preferred_offset
+from ovn_ic_controller.sync.automation.link_addresses import preferred_offset
 
 AZS = 30
 SUBNET = ipaddress.ip_network("169.254.100.0/24")  # ts's

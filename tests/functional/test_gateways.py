@@ -1,8 +1,8 @@
-"""Gateways (spec §4) on real ovsdb-servers and ovn-northd.
+"""Gateways (docs/behaviour.md §4) on real ovsdb-servers and ovn-northd.
 
 A port of OVN's tests/ovn-ic.at v23.03.1 "gateway sync", with ours in every AZ
 and in a mixed deployment both ways round (a gateway chassis is emulated with
-``ovn-sbctl chassis-add`` as spec §10 describes); gateways chosen by the
+``ovn-sbctl chassis-add`` as docs/behaviour.md §10 describes); gateways chosen by the
 gw-nodes key; and a peer writing nonsense into the IC SB.
 """
 

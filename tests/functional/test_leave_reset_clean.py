@@ -1,6 +1,7 @@
 """Leaving (enable-ic=false), rejoining, ``reset``, ``leave`` and ``clean --az``, on real
 ovsdb-servers and ovn-northd with our daemon in every AZ, and ``leave`` with the
-reference ovn-ic as the peer (issue 5, spec §2 and kube-ovn-automation §1.5, §4)."""
+reference ovn-ic as the peer (issue 5, docs/behaviour.md §2; what Kube-OVN removes
+when its ConfigMap is deleted)."""
 
 from __future__ import annotations
 

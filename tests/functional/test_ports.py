@@ -1,4 +1,4 @@
-"""Transit-switch ports across AZs (spec §5) on real ovsdb-servers and ovn-northd.
+"""Transit-switch ports across AZs (docs/behaviour.md §5) on real ovsdb-servers and ovn-northd.
 
 Ports of OVN's tests/ovn-ic.at v23.03.1 "port-bindings deletion upon TS
 deletion" and "port sync", each with ours in every AZ and in a mixed deployment

@@ -1,4 +1,4 @@
-"""Transit switches (spec §3) on real ovsdb-servers and ovn-northd.
+"""Transit switches (docs/behaviour.md §3) on real ovsdb-servers and ovn-northd.
 
 A port of OVN's tests/ovn-ic.at v23.03.1 "transit switch handling", with ours in
 every AZ and in a mixed deployment both ways round, plus concurrent creation of

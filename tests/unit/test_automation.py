@@ -4,10 +4,9 @@ import ipaddress
 
 from automation_world import World
 
+from ovn_ic_controller.constants import OWNER_KEY, TS_KEY
 from ovn_ic_controller.sync.automation import Automation, rotated, switch_index
-from ovn_ic_controller.sync.automation_ports import TS_KEY
-from ovn_ic_controller.sync.link_addresses import link_mac, preferred_offset
-from ovn_ic_controller.sync.markers import OWNER_KEY
+from ovn_ic_controller.sync.automation.link_addresses import link_mac, preferred_offset
 
 
 def kinds(plan):

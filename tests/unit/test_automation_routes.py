@@ -3,11 +3,10 @@
 import pytest
 from automation_world import World
 
+from ovn_ic_controller.constants import MANAGED_OPTIONS_KEY, OWNER_KEY, TS_KEY
 from ovn_ic_controller.metrics import Metrics
-from ovn_ic_controller.sync.automation_ports import TS_KEY
-from ovn_ic_controller.sync.automation_routes import DENY_GRACE_S, AutoRoute, Conflict
-from ovn_ic_controller.sync.link_addresses import link_mac
-from ovn_ic_controller.sync.markers import MANAGED_OPTIONS_KEY, OWNER_KEY
+from ovn_ic_controller.sync.automation.auto_route import DENY_GRACE_S, AutoRoute, Conflict
+from ovn_ic_controller.sync.automation.link_addresses import link_mac
 
 MANAGED = "ic-route-adv,ic-route-blacklist,ic-route-learn"
 

@@ -2,8 +2,8 @@
 
 from fakes import context, row
 
+from ovn_ic_controller.constants import MANAGED_OPTIONS_KEY, OWNER_KEY
 from ovn_ic_controller.sync.leave import Leave, local_plan, own_az_name, withdrawal_plan
-from ovn_ic_controller.sync.markers import MANAGED_OPTIONS_KEY, OWNER_KEY
 
 OURS = {OWNER_KEY: "az1"}
 
@@ -103,6 +103,13 @@ def test_remote_gateway_chassis_go_local_chassis_stay():
     local = row(name="gw1", other_config={"is-interconn": "true"})
     plan = local_plan(context(nb=nb(), sb={"Chassis": [remote, local]}))
     assert changes(plan) == {("delete", "sb", "Chassis", remote.uuid, "", None)}
+
+
+def test_a_chassis_marked_both_remote_and_interconn_is_local_and_stays():
+    # ovn-controller owns is-interconn: such a chassis is this AZ's gateway, as the
+    # gateways concern and ovn-ic treat it, never a mirror of another AZ's.
+    both = row(name="gw1", other_config={"is-remote": "true", "is-interconn": "true"})
+    assert not local_plan(context(nb=nb(), sb={"Chassis": [both]}))
 
 
 def ic_sb_rows():

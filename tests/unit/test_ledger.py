@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 
-from ovn_ic_controller.sync.ledger import NOTHING, Contribution, Ledger, Problem, Problems
+from ovn_ic_controller.sync.routes.ledger import NOTHING, Contribution, Ledger, Problem, Problems
 
 
 def recording_problems():
@@ -79,3 +79,30 @@ def test_ledger_reports_a_sources_problems_until_it_changes_them():
     problems.settle()
     ledger.put("s1", Contribution(problems=(problem(),)))
     assert logged == ["problem-key", "problem-key"]
+
+
+def test_a_key_wanted_by_several_sources_reports_what_contested_says_until_one_is_left():
+    problems, logged = recording_problems()
+    seen = []
+
+    def contested(key, values):
+        seen.append((key, sorted(values)))
+        return Contribution(counts=(("duplicate", len(values) - 1),),
+                            problems=(problem(f"dup-{key}"),))
+
+    ledger = Ledger("test", problems, contested=contested)
+    ledger.put("s1", Contribution((("k", 1),)))
+    ledger.put("s2", Contribution((("k", 2), ("other", 2))))
+    ledger.put("s3", Contribution((("k", 3),)))
+    assert not seen  # re-derived once, when the keys are handed out
+    assert ledger.take_dirty() == ["k", "other"]
+    assert seen == [("k", [1, 2, 3])]
+    assert ledger.counts == {"duplicate": 2} and logged == ["problem-dup-k"]
+    ledger.drop("s1")
+    ledger.drop("s3")
+    ledger.take_dirty()
+    assert ledger.counts == {}
+    problems.settle()
+    ledger.put("s1", Contribution((("k", 1),)))
+    ledger.take_dirty()
+    assert logged == ["problem-dup-k", "problem-dup-k"]

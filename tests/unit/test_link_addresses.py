@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from ovn_ic_controller.sync.link_addresses import (
+from ovn_ic_controller.sync.automation.link_addresses import (
     Occupant,
     allocate,
     choose,

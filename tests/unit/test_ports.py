@@ -1,4 +1,4 @@
-"""The transit-switch ports concern's decisions (spec §5, Q11, Q12), on plain data.
+"""The transit-switch ports concern's decisions (docs/behaviour.md §5, Q11, Q12), on plain data.
 
 ``World`` is a tiny fake of the four replicas (a ``Replica``, so it can apply a
 plan), so each scenario can check that planning again over the result changes nothing.
@@ -353,3 +353,14 @@ def test_switch_without_interconn_marker_is_not_a_transit_switch(world, concern)
     world.add("nb", "Logical_Switch", name="ts1", ports=[], other_config={})
     world.binding("lsp-az2")
     assert not concern.plan(world.ctx())
+
+
+def test_a_lone_mirror_named_otherwise_is_the_transit_switchs_mirror(world, concern):
+    # One rule for every concern (sync/common.py): interconn-ts names the transit switch.
+    # transit_switches keeps such a switch, so the ports must be synced on it too.
+    world.add("ic_nb", "Transit_Switch", name="ts1")
+    renamed = world.add("nb", "Logical_Switch", name="other", ports=[],
+                        other_config={"interconn-ts": "ts1"})
+    world.binding("lsp-az2")
+    converge(world, concern)
+    assert [lsp.name for lsp in renamed.ports] == ["lsp-az2"]

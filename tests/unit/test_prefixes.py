@@ -1,4 +1,4 @@
-"""Prefix rules of route sync (spec §6.2, §6.4-§6.6, Q2, Q4)."""
+"""Prefix rules of route sync (docs/behaviour.md §6.2, §6.4-§6.6, Q2, Q4)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ovn_ic_controller.sync.prefixes import (
-    REFUSED_BLACKLIST,
-    REFUSED_DEFAULT,
-    REFUSED_DISABLED,
-    REFUSED_LINK_LOCAL,
     Prefix,
     PrefixMatcher,
     format_address,
-    format_prefix,
     is_link_local_prefix,
     nexthop_for,
     parse_cidr,
     parse_port_addresses,
     parse_prefix_list,
-    parse_route,
+    parse_route_prefixes,
+)
+from ovn_ic_controller.sync.routes.reasons import (
+    REFUSED_BLACKLIST,
+    REFUSED_DEFAULT,
+    REFUSED_LINK_LOCAL,
     refusal_reason,
 )
 
@@ -106,19 +106,19 @@ def test_parse_cidr_rejects(text: str) -> None:
 def test_prefix_value_semantics() -> None:
     prefix = cidr("192.168.1.1/24")
     assert prefix.address == ipaddress.IPv4Address("192.168.1.1")
-    assert prefix.address_str == "192.168.1.1"
+    assert format_address(prefix.address) == "192.168.1.1"
     assert prefix.plen == 24
     assert prefix == cidr(" 192.168.1.1/255.255.255.0")
     assert prefix != cidr("192.168.1.0/24")  # host bits are part of the identity
     assert len({prefix, cidr("192.168.1.1/24"), cidr("192.168.1.1/25")}) == 2
     assert cidr("2002:db8:1::1/64").address == ipaddress.IPv6Address("2002:db8:1::1")
-    assert cidr("2002:db8:1::1/64").address_str == "2002:db8:1::1"
+    assert format_address(cidr("2002:db8:1::1/64").address) == "2002:db8:1::1"
     # Same integer, different families: not equal.
     assert cidr("0.0.0.1/32") != cidr("::1/32")
 
 
 def test_format_helpers_match_inet_ntop() -> None:
-    assert format_prefix(cidr("2002:0db8:0001::0001/64")) == "2002:db8:1::1/64"
+    assert str(cidr("2002:0db8:0001::0001/64")) == "2002:db8:1::1/64"
     assert format_address(ipaddress.ip_address("10.0.0.1")) == "10.0.0.1"
     for text in (
         "fe80::a8aa:aaff:feaa:aa31",
@@ -135,17 +135,17 @@ def test_format_helpers_match_inet_ntop() -> None:
         assert format_address(address) == text == socket.inet_ntop(socket.AF_INET6, address.packed)
 
 
-# ----------------------------------------------------------------- parse_route
+# -------------------------------------------------------- parse_route_prefixes
 
 
-def test_parse_route() -> None:
-    prefix, nexthop = parse_route("10.11.1.0/24", "169.254.0.1")
+def test_parse_route_prefixes() -> None:
+    prefix, nexthop = parse_route_prefixes("10.11.1.0/24", "169.254.0.1")
     assert prefix == cidr("10.11.1.0/24")
-    assert nexthop == ipaddress.IPv4Address("169.254.0.1")
+    assert nexthop.address == ipaddress.IPv4Address("169.254.0.1")
     # The next hop's length is ignored.
-    assert parse_route("10.11.1.0/24", "169.254.0.1/24")[1] == nexthop
-    assert parse_route("2001:db8:99::/64", "2001:db8:1::10")[1] == ipaddress.IPv6Address(
-        "2001:db8:1::10"
+    assert parse_route_prefixes("10.11.1.0/24", "169.254.0.1/24")[1].address == nexthop.address
+    assert parse_route_prefixes("2001:db8:99::/64", "2001:db8:1::10")[1].address == (
+        ipaddress.IPv6Address("2001:db8:1::10")
     )
 
 
@@ -159,13 +159,13 @@ def test_parse_route() -> None:
         ("2001:db8::/64", "fe80::a8aa:aaff:feaa:aa31/64"),
     ],
 )
-def test_parse_route_rejects(prefix_text: str, nexthop_text: str) -> None:
-    assert parse_route(prefix_text, nexthop_text) is None
+def test_parse_route_prefixes_rejects(prefix_text: str, nexthop_text: str) -> None:
+    assert parse_route_prefixes(prefix_text, nexthop_text) is None
 
 
 def test_only_fe80_slash_64_next_hops_count_as_link_local() -> None:
-    assert parse_route("2001:db8::/64", "fe80:0:0:1::1") is not None
-    assert parse_route("2001:db8::/64", "febf::1") is not None
+    assert parse_route_prefixes("2001:db8::/64", "fe80:0:0:1::1") is not None
+    assert parse_route_prefixes("2001:db8::/64", "febf::1") is not None
 
 
 # --------------------------------------------------------- is_link_local_prefix
@@ -256,7 +256,7 @@ def test_parse_port_addresses() -> None:
     assert port.ipv4 == (cidr("169.254.100.1/24"),)
     assert port.ipv6 == (cidr("2001:db8:1::1/64"),)
     assert port.first_ipv4() == ipaddress.IPv4Address("169.254.100.1")
-    assert port.first_ipv6() == ipaddress.IPv6Address("2001:db8:1::1")
+    assert nexthop_for(cidr("::/0"), port) == ipaddress.IPv6Address("2001:db8:1::1")
 
 
 def test_parse_port_addresses_keeps_order_and_normalises_mac() -> None:
@@ -272,7 +272,7 @@ def test_parse_port_addresses_mac_only() -> None:
     port = parse_port_addresses("aa:aa:aa:aa:aa:01")
     assert (port.ipv4, port.ipv6) == ((), ())
     assert port.first_ipv4() is None
-    assert port.first_ipv6() is None
+    assert nexthop_for(cidr("::/0"), port) is None
 
 
 @pytest.mark.parametrize(
@@ -323,26 +323,22 @@ def test_nexthop_is_never_link_local() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "enabled", "allow_default", "expected"),
+    ("text", "allow_default", "expected"),
     [
-        ("10.11.1.0/24", True, False, None),
-        ("10.11.1.0/24", False, True, REFUSED_DISABLED),
-        ("0.0.0.0/0", True, False, REFUSED_DEFAULT),
-        ("::/0", True, False, REFUSED_DEFAULT),
-        ("0.0.0.0/0", True, True, None),
-        ("169.254.100.0/24", True, True, REFUSED_LINK_LOCAL),
-        ("fe80::/64", True, True, REFUSED_LINK_LOCAL),
-        ("192.168.3.0/24", True, False, REFUSED_BLACKLIST),
-        ("3fff:1234:0:5::/64", True, False, REFUSED_BLACKLIST),
-        ("2002:db8:1::1/64", True, False, None),
-        ("192.168.3.0/24", False, False, REFUSED_DISABLED),  # first reason wins
+        ("10.11.1.0/24", False, None),
+        ("0.0.0.0/0", False, REFUSED_DEFAULT),
+        ("::/0", False, REFUSED_DEFAULT),
+        ("0.0.0.0/0", True, None),
+        ("169.254.100.0/24", True, REFUSED_LINK_LOCAL),
+        ("fe80::/64", True, REFUSED_LINK_LOCAL),
+        ("192.168.3.0/24", False, REFUSED_BLACKLIST),
+        ("3fff:1234:0:5::/64", False, REFUSED_BLACKLIST),
+        ("2002:db8:1::1/64", False, None),
     ],
 )
-def test_refusal_reason(text: str, enabled: bool, allow_default: bool, expected: str) -> None:
+def test_refusal_reason(text: str, allow_default: bool, expected: str) -> None:
     blacklist = matcher("192.168.0.0/16", "3fff:1234::/48")
-    reason = refusal_reason(
-        cidr(text), enabled=enabled, allow_default=allow_default, matcher=blacklist
-    )
+    reason = refusal_reason(cidr(text), allow_default=allow_default, matcher=blacklist)
     assert reason == expected
 
 
@@ -461,17 +457,15 @@ def test_prefix_matcher_against_oracle(case: tuple[Prefix, list[Prefix]]) -> Non
     assert (parsed, invalid) == (entries, [])
 
 
-@given(prefix_and_entries(), st.booleans(), st.booleans())
+@given(prefix_and_entries(), st.booleans())
 def test_refusal_reason_against_oracle(
-    case: tuple[Prefix, list[Prefix]], enabled: bool, allow_default: bool
+    case: tuple[Prefix, list[Prefix]], allow_default: bool
 ) -> None:
-    """Disabled, then default-route gating, then link-local, then the deny list."""
+    """Default-route gating, then link-local, then the deny list."""
     prefix, entries = case
     network = oracle_network(prefix.family, prefix.value, prefix.plen)
     link_local = ipaddress.ip_network("169.254.0.0/16" if prefix.family == 4 else "fe80::/10")
-    if not enabled:
-        expected = REFUSED_DISABLED
-    elif network.prefixlen == 0 and not allow_default:
+    if network.prefixlen == 0 and not allow_default:
         expected = REFUSED_DEFAULT
     elif network.subnet_of(link_local):
         expected = REFUSED_LINK_LOCAL
@@ -481,6 +475,5 @@ def test_refusal_reason_against_oracle(
         expected = REFUSED_BLACKLIST
     else:
         expected = None
-    reason = refusal_reason(prefix, enabled=enabled, allow_default=allow_default,
-                            matcher=PrefixMatcher(entries))
+    reason = refusal_reason(prefix, allow_default=allow_default, matcher=PrefixMatcher(entries))
     assert reason == expected

@@ -1,4 +1,4 @@
-"""Route advertisement decisions (spec §6.4, Q1, Q2, Q3, Q13), on plain data."""
+"""Route advertisement decisions (docs/behaviour.md §6.4, Q1, Q2, Q3, Q13), on plain data."""
 
 from __future__ import annotations
 

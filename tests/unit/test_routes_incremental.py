@@ -14,8 +14,9 @@ import types
 import pytest
 from route_world import World
 
-from ovn_ic_controller.sync import routes, routes_index
+from ovn_ic_controller.sync import routes
 from ovn_ic_controller.sync.routes import Routes
+from ovn_ic_controller.sync.routes import index as routes_index
 
 PEER_ADDRESS = "169.254.100.2"
 

@@ -1,4 +1,4 @@
-"""Route learning decisions (spec §6.5, Q6, Q7, Q14), on plain data."""
+"""Route learning decisions (docs/behaviour.md §6.5, Q6, Q7, Q14), on plain data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The hint allocator of spec §3.4, including its wrap-around and exhaustion."""
+"""The hint allocator of docs/behaviour.md §3.4, including its wrap-around and exhaustion."""
 
 import pytest
 

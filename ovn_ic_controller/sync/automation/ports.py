@@ -14,34 +14,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from .. import logs
-from ..db.plan import Plan
-from .base import Context
+from ... import logs
+from ...constants import GC, IC_SB, LR, LRP, LS, LSP, NB, OWNER_KEY, ROUTER_PORT, TS_KEY
+from ...db.plan import Plan
+from ..base import Context
+from ..common import LogOnce, mirror_switches
+from ..prefixes import parse_port_addresses
 from .link_addresses import Network, Occupant, choose, link_mac
-from .markers import OWNER_KEY
-from .prefixes import parse_port_addresses
 
 log = logs.get("sync.automation")
-
-NB, IC_SB = "nb", "ic_sb"
-LR, LRP, LSP, GC = ("Logical_Router", "Logical_Router_Port", "Logical_Switch_Port",
-                    "Gateway_Chassis")
-
-# external_ids key on the LRP and LSP this daemon creates: the transit switch they serve.
-TS_KEY = "ovn-ic-controller-ts"
 
 
 def _by_uuid(rows: Iterable[Any]) -> list[Any]:
     return sorted(rows, key=lambda row: str(row.uuid))
-
-
-def mirror_switches(ctx: Context) -> dict[str, Any]:
-    """Local NB switches mirroring transit switches, by name; the lowest UUID among duplicates."""
-    mirrors: dict[str, Any] = {}
-    for ls in _by_uuid(ctx.rows(NB, "Logical_Switch")):
-        if ls.other_config.get("interconn-ts") == ls.name:
-            mirrors.setdefault(ls.name, ls)
-    return mirrors
 
 
 def interface_addresses(networks: Iterable[str]) -> list[ipaddress.IPv4Interface
@@ -62,8 +47,8 @@ def gateway_rows(lrp_name: str, chassis_names: list[str]) -> list[tuple[str, str
             for position, chassis in enumerate(chassis_names)]
 
 
-class Topology:
-    """Lookups over the local NB and the IC SB, built once per computation."""
+class LinkPortSnapshot:
+    """Lookups over the local NB and the IC SB for the link ports, built once per pass."""
 
     def __init__(self, ctx: Context, router: Any) -> None:
         self.az, self.az_uuid, self.router = ctx.az_name, ctx.az.uuid, router
@@ -98,7 +83,7 @@ class Topology:
             if own_lsp is not None and lsp.uuid == own_lsp.uuid:
                 continue
             if lsp.type == "router":
-                peer = self.lrp_names.get(lsp.options.get("router-port", ""))
+                peer = self.lrp_names.get(lsp.options.get(ROUTER_PORT, ""))
                 if peer is not None:
                     found += [Occupant(interface.ip, "", False)
                               for interface in interface_addresses(peer.networks)]
@@ -119,7 +104,7 @@ def _port_occupants(text: str, az: str, ts: str) -> list[Occupant]:
 class PortPlanner:
     """Plans this AZ's LRP, LSP and Gateway_Chassis rows, one transit switch at a time."""
 
-    def __init__(self, topology: Topology, plan: Plan, findings) -> None:
+    def __init__(self, topology: LinkPortSnapshot, plan: Plan, findings: LogOnce) -> None:
         self.topo, self.plan, self.findings = topology, plan, findings
         self.az = topology.az
         self.marks = {OWNER_KEY: self.az}
@@ -249,9 +234,9 @@ class PortPlanner:
                     lrp_name: str) -> None:
         if lsp is None:
             row = self.plan.insert(NB, LSP, name=name, type="router", addresses=["router"],
-                                   options={"router-port": lrp_name},
+                                   options={ROUTER_PORT: lrp_name},
                                    external_ids={**self.marks, TS_KEY: ts})
-            self.plan.addvalue(NB, "Logical_Switch", mirror.uuid, "ports", row)
+            self.plan.addvalue(NB, LS, mirror.uuid, "ports", row)
             return
         if lsp.name != name:
             self.plan.set(NB, LSP, lsp.uuid, name=name)
@@ -259,8 +244,8 @@ class PortPlanner:
             self.plan.set(NB, LSP, lsp.uuid, type="router")
         if list(lsp.addresses) != ["router"]:
             self.plan.set(NB, LSP, lsp.uuid, addresses=["router"])
-        if lsp.options.get("router-port") != lrp_name:
-            self.plan.setkey(NB, LSP, lsp.uuid, "options", "router-port", lrp_name)
+        if lsp.options.get(ROUTER_PORT) != lrp_name:
+            self.plan.setkey(NB, LSP, lsp.uuid, "options", ROUTER_PORT, lrp_name)
         for key, value in ((OWNER_KEY, self.az), (TS_KEY, ts)):
             if lsp.external_ids.get(key) != value:
                 self.plan.setkey(NB, LSP, lsp.uuid, "external_ids", key, value)
@@ -282,7 +267,7 @@ class PortPlanner:
         self.plan.delvalue(NB, LR, self.topo.owner_of[lrp.uuid].uuid, "ports", lrp.uuid)
 
     def _remove_lsp(self, mirror: Any, lsp: Any) -> None:
-        self.plan.delvalue(NB, "Logical_Switch", mirror.uuid, "ports", lsp.uuid)
+        self.plan.delvalue(NB, LS, mirror.uuid, "ports", lsp.uuid)
 
     @staticmethod
     def _keep_one(rows: list[Any], remove) -> Any | None:

@@ -3,7 +3,7 @@
 The topology (route options, this AZ's transit-switch ports, every router and
 its ports) is small; it is read on every pass, through row caches, and route
 sync compares it with the previous pass's to know whether what it derived from
-the routes still holds.  The routes, static and IC SB, are many: routes_index
+the routes still holds.  The routes, static and IC SB, are many: the index
 turns them into records one changed row at a time (``static_route``,
 ``ic_route``), so that reading never costs a pass over every route.
 """
@@ -15,12 +15,28 @@ import uuid as uuidlib
 from collections import Counter
 from typing import Any
 
-from ..db.rowcache import RowCache
-from ..db.values import is_true, parse_uuid, plain, plain_columns
-from .az import nb_global
-from .base import Context
-from .ledger import Problem
-from .prefixes import (
+from ...constants import (
+    IC_NB,
+    IC_SB,
+    LEARNED_ROUTE_KEY,
+    LR_ID,
+    NB,
+    NB_ID,
+    ORIGIN,
+    ROUTE_ADV,
+    ROUTE_ADV_DEFAULT,
+    ROUTE_BLACKLIST,
+    ROUTE_DENYLIST,
+    ROUTE_LEARN,
+    ROUTE_LEARN_DEFAULT,
+    ROUTER_ID,
+    ROUTER_PORT,
+)
+from ...db.rowcache import RowCache
+from ...db.values import is_true, parse_uuid, plain, plain_columns
+from ..base import Context
+from ..common import nb_global
+from ..prefixes import (
     PortAddresses,
     Prefix,
     PrefixMatcher,
@@ -31,22 +47,11 @@ from .prefixes import (
     parse_prefix_list,
     parse_route_prefixes,
 )
+from .ledger import Problem
 
-NB, IC_NB, IC_SB = "nb", "ic_nb", "ic_sb"
-LEARNED_ROUTE_KEY = "ic-learned-route"
-
-ADVERTISE, LEARN = "advertise", "learn"  # directions, for the metrics
-LEARNED = "learned"  # counts (LEARNED, transit switch): routes learned through it
-
-# Why a route was not advertised or learned (the routes_refused metric's reasons
-# beyond those of prefixes.refusal_reason).
-REFUSED_UNPARSABLE = "unparsable"
-REFUSED_LOCAL_WINS = "local-wins"
-REFUSED_NO_NEXTHOP = "no-nexthop"
-REFUSED_DUPLICATE = "duplicate"
-
-# A route's identity as in ovn-ic (§6.2): the parsed prefix (family, address, length)
-# and next hop (version, address), origin and route_table; flat, so it hashes fast.
+# A route's identity as in ovn-ic (docs/behaviour.md §6.2): the parsed prefix (family,
+# address, length) and next hop (version, address), origin and route_table; flat, so it
+# hashes fast.
 Identity = tuple[int, int, int, int, int, str, str]
 
 
@@ -74,7 +79,7 @@ class Tally:
 # ------------------------------------------------------------------- topology
 @dataclasses.dataclass(frozen=True)
 class RouteOptions:
-    """NB_Global options of route sync (§6.1, denylist from §8)."""
+    """NB_Global options of route sync (docs/behaviour.md §6.1, the denylist §8)."""
 
     advertise: bool = False
     advertise_default: bool = False
@@ -90,16 +95,16 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
     """
     row = nb_global(ctx)
     options = row.options if row is not None else {}
-    key = "ic-route-denylist" if options.get("ic-route-denylist") else "ic-route-blacklist"
+    key = ROUTE_DENYLIST if options.get(ROUTE_DENYLIST) else ROUTE_BLACKLIST
     entries, invalid = parse_prefix_list(options.get(key, ""))
     problems = tuple(Problem(("denylist", key, entry), "routes.denylist_entry_invalid",
                              {"option": key, "entry": entry,
                               "message": "not a CIDR: entry ignored"})
                      for entry in invalid)
-    return RouteOptions(advertise=is_true(options.get("ic-route-adv")),
-                        advertise_default=is_true(options.get("ic-route-adv-default")),
-                        learn=is_true(options.get("ic-route-learn")),
-                        learn_default=is_true(options.get("ic-route-learn-default")),
+    return RouteOptions(advertise=is_true(options.get(ROUTE_ADV)),
+                        advertise_default=is_true(options.get(ROUTE_ADV_DEFAULT)),
+                        learn=is_true(options.get(ROUTE_LEARN)),
+                        learn_default=is_true(options.get(ROUTE_LEARN_DEFAULT)),
                         denylist=PrefixMatcher(entries)), problems
 
 
@@ -152,7 +157,7 @@ class RouterView:
 
 
 @dataclasses.dataclass(frozen=True)
-class Topology:
+class RouteTopology:
     """Everything route sync derives the wanted rows from, besides the routes."""
 
     az: uuidlib.UUID
@@ -173,12 +178,12 @@ class Topology:
         return found
 
 
-class Reader:
+class TopologyCache:
     """Row caches of the topology's tables, kept from one pass to the next."""
 
     def __init__(self) -> None:
         # (name, options:router-port) of every LSP, which may be many VIFs.
-        self.router_port = RowCache(lambda lsp: (lsp.name, lsp.options.get("router-port")))
+        self.router_port = RowCache(lambda lsp: (lsp.name, lsp.options.get(ROUTER_PORT)))
         self.router = RowCache(lambda lr: (lr.name, tuple(lr.ports)))
         self.lrp = RowCache(lambda lrp: LrpView(lrp.uuid, lrp.name, tuple(lrp.networks),
                                                 lrp.options.get("route_table", "")))
@@ -188,22 +193,22 @@ class Reader:
             cache.sweep()
 
 
-def read_topology(ctx: Context, reader: Reader,
-                  az_uuid: uuidlib.UUID) -> tuple[Topology, tuple[Problem, ...]]:
+def read_topology(ctx: Context, cache: TopologyCache,
+                  az_uuid: uuidlib.UUID) -> tuple[RouteTopology, tuple[Problem, ...]]:
     """The topology, and problems with the options."""
     options, problems = read_options(ctx)
-    ports = read_ts_ports(ctx, reader, az_uuid)
+    ports = read_ts_ports(ctx, cache, az_uuid)
     routers = {}
     for row in ctx.rows(NB, "Logical_Router"):
-        name, lrps = reader.router(row)
+        name, lrps = cache.router(row)
         ts_ports = ports.get(row.uuid, [])
         routers[row.uuid] = _router_view(row.uuid, name,
-                                         [reader.lrp(lrp) for lrp in lrps] if ts_ports else [],
+                                         [cache.lrp(lrp) for lrp in lrps] if ts_ports else [],
                                          ts_ports)
-    return Topology(az_uuid, options, routers), problems
+    return RouteTopology(az_uuid, options, routers), problems
 
 
-def read_ts_ports(ctx: Context, reader: Reader,
+def read_ts_ports(ctx: Context, cache: TopologyCache,
                   az_uuid: uuidlib.UUID) -> dict[uuidlib.UUID, list[TsPort]]:
     """This AZ's transit-switch ports by NB router UUID (from external_ids:router-id).
 
@@ -215,12 +220,12 @@ def read_ts_ports(ctx: Context, reader: Reader,
                 if pb.availability_zone.uuid == az_uuid]
     if not bindings:
         return {}
-    router_ports = dict(map(reader.router_port, ctx.rows(NB, "Logical_Switch_Port")))
+    router_ports = dict(map(cache.router_port, ctx.rows(NB, "Logical_Switch_Port")))
     ports: dict[uuidlib.UUID, list[TsPort]] = {}
     for pb in bindings:
         name, transit_switch = pb.logical_port, pb.transit_switch
         router_port = router_ports.get(name)
-        router = parse_uuid(pb.external_ids.get("router-id"))
+        router = parse_uuid(pb.external_ids.get(ROUTER_ID))
         if transit_switch not in transit_switches or not router_port or router is None:
             continue
         addresses = parse_port_addresses(pb.address)
@@ -305,18 +310,19 @@ class IcRoute:
         return self.transit_switch, self.route_table, self.ip_prefix, self.nexthop
 
 
-_STATIC_COLUMNS = ("ip_prefix", "nexthop", "route_table", "external_ids", "options")
-_IC_ROUTE_COLUMNS = ("ip_prefix", "nexthop", "origin", "route_table", "availability_zone",
+# The columns each record is made from: the Routes concern reads and writes these.
+STATIC_COLUMNS = ("ip_prefix", "nexthop", "route_table", "external_ids", "options")
+IC_ROUTE_COLUMNS = ("ip_prefix", "nexthop", "origin", "route_table", "availability_zone",
                      "external_ids", "transit_switch")
 
 
 def static_route(row: Any) -> LocalRoute | LearnedRoute:
     """The record of a Logical_Router_Static_Route row."""
-    ip_prefix, nexthop, route_table, external_ids, options = plain_columns(row, _STATIC_COLUMNS)
+    ip_prefix, nexthop, route_table, external_ids, options = plain_columns(row, STATIC_COLUMNS)
     parsed = parse_route_prefixes(ip_prefix, nexthop)
     source = external_ids.get(LEARNED_ROUTE_KEY)
     if source is not None:
-        return LearnedRoute(row.uuid, identity(parsed, options.get("origin", ""), route_table),
+        return LearnedRoute(row.uuid, identity(parsed, options.get(ORIGIN, ""), route_table),
                             source, ip_prefix, nexthop)
     try:
         policy = plain(row, "policy")
@@ -335,9 +341,9 @@ def ic_route(row: Any, own_az: uuidlib.UUID | None = None) -> IcRoute:
     prefix and next hop are not parsed: identity and prefix are None.
     """
     ip_prefix, nexthop, origin, route_table, availability_zone, ids, transit_switch = \
-        plain_columns(row, _IC_ROUTE_COLUMNS)
+        plain_columns(row, IC_ROUTE_COLUMNS)
     parsed = parse_route_prefixes(ip_prefix, nexthop) if availability_zone != own_az else None
     return IcRoute(row.uuid, availability_zone, transit_switch,
-                   route_table, ip_prefix, nexthop, origin, ids.get("nb-id"), ids.get("lr-id"),
+                   route_table, ip_prefix, nexthop, origin, ids.get(NB_ID), ids.get(LR_ID),
                    identity(parsed, origin, route_table),
                    parsed[0] if parsed is not None else None)

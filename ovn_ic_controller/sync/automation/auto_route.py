@@ -1,7 +1,7 @@
 """auto-route: the ``ic-route-*`` options in NB_Global, and route conflicts.
 
 Like the rest of the automation this acts only while the cluster router exists
-(see ``automation``).  ``auto-route``:
+(see ``engagement``).  ``auto-route``:
 
 - absent: the options are the operator's, exactly as with the C ovn-ic; if
   this daemon managed them before, it hands them over (drops its record of
@@ -43,22 +43,30 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .. import logs
-from ..db.plan import Plan
-from .automation import Findings, cluster_router
-from .automation_ports import TS_KEY, interface_addresses, mirror_switches
-from .base import Concern, Context, columns
-from .link_addresses import link_mac
-from .markers import MANAGED_OPTIONS_KEY
-from .prefixes import is_link_local_prefix, parse_cidr, parse_port_addresses
+from ... import logs
+from ...constants import (
+    IC_SB,
+    MANAGED_OPTIONS_KEY,
+    NB,
+    ROUTE_ADV,
+    ROUTE_BLACKLIST,
+    ROUTE_DENYLIST,
+    ROUTE_LEARN,
+    ROUTER_PORT,
+    TS_KEY,
+)
+from ...db.plan import Plan
+from ..base import Concern, Context, columns
+from ..common import LogOnce, mirror_switches, nb_global, publish_gauge
+from ..prefixes import is_link_local_prefix, parse_cidr, parse_port_addresses
+from .engagement import cluster_router
+from .link_addresses import Network, link_mac
+from .ports import interface_addresses
 
 log = logs.get("sync.auto_route")
 
-NB, IC_SB = "nb", "ic_sb"
-ROUTE_OPTIONS = ("ic-route-adv", "ic-route-blacklist", "ic-route-learn")
+ROUTE_OPTIONS = (ROUTE_ADV, ROUTE_BLACKLIST, ROUTE_LEARN)
 DENY_GRACE_S = 5.0  # how long a higher-named automated peer has to deny a conflict itself
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -79,7 +87,7 @@ def as_network(text: str) -> Network | None:
 
 def local_subnets(ctx: Context, router: Any) -> set[Network]:
     """Networks of the router's ports, except ports facing a transit switch."""
-    facing = {lsp.options.get("router-port") for mirror in mirror_switches(ctx).values()
+    facing = {lsp.options.get(ROUTER_PORT) for mirror in mirror_switches(ctx).values()
               for lsp in mirror.ports if lsp.type == "router"}
     subnets = set()
     for lrp in router.ports:
@@ -139,16 +147,16 @@ class AutoRoute(Concern):
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self.findings = Findings(log)
+        self.findings = LogOnce(log)
         self.conflicts: list[Conflict] = []  # for `show`
         self.denied: list[Conflict] = []  # those in the blacklist
-        self._actions: dict[Conflict, str] = {}
+        self._conflict_log = LogOnce(log)  # keyed by (conflict, action)
         self._waiting_since: dict[Conflict, float] = {}
-        self._published: set[tuple[str, str]] = set()
+        self._published: set[tuple[str, ...]] = set()
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.name)
-        global_row = next(iter(ctx.rows(NB, "NB_Global")), None)
+        global_row = nb_global(ctx)
         router = cluster_router(ctx, self.findings)
         engaged = global_row is not None and router is not None
         conflicts = advertised_conflicts(ctx, local_subnets(ctx, router)) if engaged else set()
@@ -187,15 +195,15 @@ class AutoRoute(Concern):
             blacklist = list(ctx.config.no_advertise)
             blacklist += [text for conflict in denied for text in (conflict.local,
                                                                     conflict.remote)]
-            wanted = {"ic-route-adv": "true", "ic-route-learn": "true",
-                      "ic-route-blacklist": ",".join(sorted_networks(blacklist))}
+            wanted = {ROUTE_ADV: "true", ROUTE_LEARN: "true",
+                      ROUTE_BLACKLIST: ",".join(sorted_networks(blacklist))}
             for key, value in wanted.items():
                 if options.get(key) != value:
                     plan.setkey(NB, "NB_Global", uuid, "options", key, value)
             managed = ",".join(ROUTE_OPTIONS)
             if global_row.external_ids.get(MANAGED_OPTIONS_KEY) != managed:
                 plan.setkey(NB, "NB_Global", uuid, "external_ids", MANAGED_OPTIONS_KEY, managed)
-            if options.get("ic-route-denylist"):
+            if options.get(ROUTE_DENYLIST):
                 self.findings("warning", "auto_route.denylist_set",
                               reason="NB_Global options:ic-route-denylist is set and takes "
                                      "precedence over the ic-route-blacklist written here")
@@ -218,22 +226,21 @@ class AutoRoute(Concern):
             else:
                 actions[conflict] = "reported only"
         for conflict in sorted(actions):
-            if self._actions.get(conflict) != actions[conflict]:
-                log.warning("auto_route.conflict", local=conflict.local, remote=conflict.remote,
-                            availability_zone=conflict.az, action=actions[conflict],
-                            policy=ctx.config.conflict_policy, auto_route=ctx.config.auto_route,
-                            reason="a local subnet overlaps a prefix another AZ advertises")
-        for conflict in sorted(set(self._actions) - set(actions)):
-            log.info("auto_route.conflict_gone", local=conflict.local, remote=conflict.remote,
-                     availability_zone=conflict.az)
-        self._actions = actions
+            self._conflict_log.report(
+                (conflict, actions[conflict]), "warning", "auto_route.conflict",
+                local=conflict.local, remote=conflict.remote, availability_zone=conflict.az,
+                action=actions[conflict], policy=ctx.config.conflict_policy,
+                auto_route=ctx.config.auto_route,
+                reason="a local subnet overlaps a prefix another AZ advertises")
+        for conflict, _ in sorted(self._conflict_log.settle()):
+            if conflict not in actions:  # not just a new action
+                log.info("auto_route.conflict_gone", local=conflict.local,
+                         remote=conflict.remote, availability_zone=conflict.az)
         self.conflicts = sorted(conflicts)
         self.denied = sorted(denied)
 
     def report(self, metrics: Any) -> None:
-        current = {(conflict.local, conflict.remote) for conflict in self.conflicts}
-        for labels in self._published - current:
-            metrics.route_conflicts.remove(*labels)
-        for local, remote in current - self._published:
-            metrics.route_conflicts.labels(local=local, remote=remote).set(1)
-        self._published = current
+        self._published = publish_gauge(
+            metrics.route_conflicts,
+            {(conflict.local, conflict.remote): 1 for conflict in self.conflicts},
+            self._published)

@@ -10,31 +10,31 @@ Every own row not wanted is withdrawn, wherever it is: on a transit switch where
 this AZ has no port left, and everywhere once ``ic-route-adv`` is off (Q13).
 
 Each static route (once per router holding it) and each connected network is
-a source in a Ledger (sync/ledger.py) under those keys; ``plan_advertisement``
-compares one key's winner with this AZ's rows under that key.
+a source in a Ledger (ledger.py) under those keys; of several sources of one
+key the lowest ``Advertisement.rank`` wins (``winner``), the others are
+reported as duplicates (``duplicates``, Q1).  ``plan_advertisement`` compares
+one key's winner with this AZ's rows under that key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid as uuidlib
-from collections.abc import Collection, Hashable, Iterator
+from collections.abc import Collection, Hashable, Iterator, Sequence
 
-from ..db.plan import Plan
-from .ledger import NOTHING, Contribution, Ledger, Problem
-from .prefixes import REFUSED_LINK_LOCAL, Prefix, parse_cidr, refusal_reason
-from .routes_view import (
+from ...constants import IC_SB, LR_ID, NB_ID
+from ...db.plan import Plan
+from ..prefixes import Prefix, parse_cidr
+from .ledger import NOTHING, Contribution, Problem
+from .reasons import (
     ADVERTISE,
-    IC_SB,
     REFUSED_DUPLICATE,
+    REFUSED_LINK_LOCAL,
     REFUSED_NO_NEXTHOP,
     REFUSED_UNPARSABLE,
-    IcRoute,
-    LocalRoute,
-    RouteOptions,
-    RouterView,
-    TsPort,
+    refusal_reason,
 )
+from .records import IcRoute, LocalRoute, RouteOptions, RouterView, TsPort
 
 ORIGIN_CONNECTED, ORIGIN_STATIC = "connected", "static"
 
@@ -61,7 +61,7 @@ class Advertisement:
 def static_contribution(router: RouterView, route: LocalRoute,
                         options: RouteOptions) -> Contribution:
     """What a static route of ``router`` advertises, through the usable ports of its
-    route table (§6.4 step 5)."""
+    route table (docs/behaviour.md §6.4 step 5)."""
     ports = router.usable_by_table.get(route.route_table)
     if not options.advertise or not ports or route.policy == "src-ip":
         return NOTHING
@@ -77,7 +77,7 @@ def static_contribution(router: RouterView, route: LocalRoute,
 def connected_contributions(router: RouterView,
                             options: RouteOptions) -> Iterator[tuple[Hashable, Contribution]]:
     """(source, contribution) of each network of the router's other ports, always into
-    <main> through every usable port (§6.4 step 6)."""
+    <main> through every usable port (docs/behaviour.md §6.4 step 6)."""
     if not options.advertise or not router.usable_ports:
         return
     for lrp_uuid, network in router.connected:
@@ -110,7 +110,7 @@ def _through_ports(ports: Collection[TsPort], route_table: str, prefix: Prefix,
 
 def _refusal(prefix: Prefix, options: RouteOptions) -> Contribution:
     """NOTHING if ``prefix`` may be advertised, else the refusal to count."""
-    reason = refusal_reason(prefix, enabled=True, allow_default=options.advertise_default,
+    reason = refusal_reason(prefix, allow_default=options.advertise_default,
                             matcher=options.denylist)
     return NOTHING if reason is None else Contribution(counts=(((ADVERTISE, reason), 1),))
 
@@ -130,42 +130,22 @@ def _unadvertisable(router: RouterView, route: LocalRoute) -> Contribution:
                  "prefix or next hop does not parse"}),))
 
 
-def plan_advertisement(plan: Plan, az_uuid: uuidlib.UUID, key: AdKey,
-                       ledger: Ledger[AdKey, Advertisement], rows: list[IcRoute]) -> None:
-    """Make this AZ's IC SB rows under ``key`` the one its best source wants, or none."""
-    sources = ledger.wanted(key).values()
-    if len(sources) == 1:  # most keys: one source, so no duplicates to report
-        [winner] = sources
-        ledger.drop(("duplicates", key))
-    else:
-        winner = min(sources, key=Advertisement.rank, default=None)
-        ledger.put(("duplicates", key), _duplicates(key, winner, sources))
-    if winner is None:
-        for route in rows:
-            plan.delete(IC_SB, "Route", route.uuid)
-        return
-    if not rows:
-        transit_switch, route_table, ip_prefix, nexthop = key
-        plan.insert(IC_SB, "Route", transit_switch=transit_switch, availability_zone=az_uuid,
-                    route_table=route_table, ip_prefix=ip_prefix, nexthop=nexthop,
-                    origin=winner.origin,
-                    external_ids={"nb-id": winner.nb_id, "lr-id": winner.lr_id})
-        return
-    route, *extra = rows
-    if route.origin != winner.origin:
-        plan.set(IC_SB, "Route", route.uuid, origin=winner.origin)
-    if route.nb_id != winner.nb_id:
-        plan.setkey(IC_SB, "Route", route.uuid, "external_ids", "nb-id", winner.nb_id)
-    if route.lr_id != winner.lr_id:
-        plan.setkey(IC_SB, "Route", route.uuid, "external_ids", "lr-id", winner.lr_id)
-    for route in extra:
-        plan.delete(IC_SB, "Route", route.uuid)
+def winner(sources: Collection[Advertisement]) -> Advertisement | None:
+    """The source whose row is advertised (None: no source, withdraw it)."""
+    if len(sources) == 1:  # most keys
+        [only] = sources
+        return only
+    return min(sources, key=Advertisement.rank, default=None)
 
 
-def _duplicates(key: AdKey, winner: Advertisement | None,
-                sources: Collection[Advertisement]) -> Contribution:
-    """Sources of one row beyond the winner are reported, never fatal (Q1)."""
-    losers = [ad for ad in sources if winner is not None and ad.nb_id != winner.nb_id]
+def duplicates(key: AdKey, sources: Collection[Advertisement]) -> Contribution:
+    """Sources of one row beyond the winner are reported, never fatal (Q1).
+
+    The advertisements ledger's ``contested``: it calls this for a key whose
+    several sources changed.
+    """
+    kept = winner(sources)
+    losers = [ad for ad in sources if kept is not None and ad.nb_id != kept.nb_id]
     if not losers:
         return NOTHING
     transit_switch, route_table, ip_prefix, nexthop = key
@@ -173,7 +153,31 @@ def _duplicates(key: AdKey, winner: Advertisement | None,
         Problem(("duplicate", key, loser.nb_id), "routes.duplicate_advertisement",
                 {"transit_switch": transit_switch, "route_table": route_table,
                  "ip_prefix": ip_prefix, "nexthop": nexthop, "suppressed": loser.nb_id,
-                 "origin": loser.origin, "kept": winner.nb_id,
+                 "origin": loser.origin, "kept": kept.nb_id,
                  "message": "duplicate route advertisement suppressed"})
         for loser in losers))
 
+
+def plan_advertisement(plan: Plan, az_uuid: uuidlib.UUID, key: AdKey,
+                       wanted: Advertisement | None, rows: Sequence[IcRoute]) -> None:
+    """Make this AZ's IC SB ``rows`` under ``key`` the one ``wanted`` says, or none."""
+    if wanted is None:
+        for route in rows:
+            plan.delete(IC_SB, "Route", route.uuid)
+        return
+    if not rows:
+        transit_switch, route_table, ip_prefix, nexthop = key
+        plan.insert(IC_SB, "Route", transit_switch=transit_switch, availability_zone=az_uuid,
+                    route_table=route_table, ip_prefix=ip_prefix, nexthop=nexthop,
+                    origin=wanted.origin,
+                    external_ids={NB_ID: wanted.nb_id, LR_ID: wanted.lr_id})
+        return
+    route, *extra = rows
+    if route.origin != wanted.origin:
+        plan.set(IC_SB, "Route", route.uuid, origin=wanted.origin)
+    if route.nb_id != wanted.nb_id:
+        plan.setkey(IC_SB, "Route", route.uuid, "external_ids", NB_ID, wanted.nb_id)
+    if route.lr_id != wanted.lr_id:
+        plan.setkey(IC_SB, "Route", route.uuid, "external_ids", LR_ID, wanted.lr_id)
+    for route in extra:
+        plan.delete(IC_SB, "Route", route.uuid)

@@ -1,9 +1,9 @@
 """Route sync's state between passes: the routes read so far and what each wants.
 
-For one topology (sync/routes_view.py), the index holds a record of every
+For one topology (records.py), the index holds a record of every
 static route on a router and of every IC SB route that matters here (this
 AZ's own, and other AZs' on transit switches it learns from), each router's
-static_routes as last seen, and two ledgers (sync/ledger.py) of the wanted
+static_routes as last seen, and two ledgers (ledger.py) of the wanted
 rows: advertised IC SB rows and learned NB routes.
 
 ``update`` takes the rows the IDL reported changed and re-derives only those,
@@ -17,53 +17,64 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections import Counter
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from ..db.values import NO_REFERENCES, ReferenceSet, references
-from .base import ChangedRows, Context
+from ...constants import IC_SB, LR, LRSR, NB
+from ...db.values import NO_REFERENCES, ReferenceSet, references
+from ..base import ChangedRows, Context
+from ..prefixes import Prefix
+from .advertise import (
+    AdKey,
+    Advertisement,
+    connected_contributions,
+    duplicates,
+    static_contribution,
+    winner,
+)
+from .learn import LearnKey, remote_contribution, unparsable_learned
 from .ledger import Ledger, Problems
-from .prefixes import Prefix
-from .routes_advertise import AdKey, Advertisement, connected_contributions, static_contribution
-from .routes_learn import LearnKey, remote_contribution, unparsable_learned
-from .routes_view import (
-    ADVERTISE,
-    IC_SB,
-    LEARN,
-    LEARNED,
-    NB,
+from .reasons import ADVERTISE, LEARN, LEARNED
+from .records import (
     IcRoute,
     LearnedRoute,
     LocalRoute,
+    RouteTopology,
     Tally,
-    Topology,
     ic_route,
     static_route,
 )
 
-LR, LRSR, ROUTE = "Logical_Router", "Logical_Router_Static_Route", "Route"
+ROUTE = "Route"
+_NONE: tuple = ()
 
 
 class RouteIndex:
-    """What one topology's routes want, kept current from changed rows."""
+    """What one topology's routes want, kept current from changed rows.
 
-    def __init__(self, topology: Topology, problems: Problems) -> None:
+    Its interface is ``update`` (rows in), then ``dirty_advertisements`` and
+    ``dirty_learned`` (what planning compares with the database) and ``tally``
+    (for the metrics); the rest is its own state.
+    """
+
+    def __init__(self, topology: RouteTopology, problems: Problems) -> None:
         self.topology = topology
-        self.problems = problems
-        self.learners = topology.learners()
+        self._problems = problems
+        self._learners = topology.learners()
         # NB: each router's static_routes as last seen, each route's record and routers.
-        self.members: dict[uuidlib.UUID, ReferenceSet] = {}
-        self.nb_routes: dict[uuidlib.UUID, LocalRoute | LearnedRoute] = {}
-        self.routers_of: dict[uuidlib.UUID, tuple[uuidlib.UUID, ...]] = {}
+        self._members: dict[uuidlib.UUID, ReferenceSet] = {}
+        self._nb_routes: dict[uuidlib.UUID, LocalRoute | LearnedRoute] = {}
+        self._routers_of: dict[uuidlib.UUID, tuple[uuidlib.UUID, ...]] = {}
         # Per router, how many local routes it has per (route_table, prefix): "local wins".
-        self.local_prefixes: dict[uuidlib.UUID, Counter[tuple[str, Prefix]]] = {}
-        self.learned: dict[LearnKey, list[LearnedRoute]] = {}
+        self._local_prefixes: dict[uuidlib.UUID, Counter[tuple[str, Prefix]]] = {}
+        self._learned: dict[LearnKey, list[LearnedRoute]] = {}
         # IC SB: the routes indexed here; this AZ's by key; the others' by (table, prefix).
-        self.ic_routes: dict[uuidlib.UUID, IcRoute] = {}
-        self.own: dict[AdKey, list[IcRoute]] = {}
-        self.remote_by_prefix: dict[tuple[str, Prefix], list[uuidlib.UUID]] = {}
-        self.advertised: Ledger[AdKey, Advertisement] = Ledger(
-            ADVERTISE, problems, group_of=lambda key: key[0])
-        self.wanted_learned: Ledger[LearnKey, IcRoute] = Ledger(LEARN, problems)
+        self._ic_routes: dict[uuidlib.UUID, IcRoute] = {}
+        self._own: dict[AdKey, list[IcRoute]] = {}
+        self._remote_by_prefix: dict[tuple[str, Prefix], list[uuidlib.UUID]] = {}
+        self._advertised: Ledger[AdKey, Advertisement] = Ledger(
+            ADVERTISE, problems, group_of=lambda key: key[0], contested=duplicates)
+        self._wanted_learned: Ledger[LearnKey, IcRoute] = Ledger(LEARN, problems)
         self._stale_remotes: dict[uuidlib.UUID, None] = {}
 
     # ---------------------------------------------------------------- update
@@ -73,13 +84,13 @@ class RouteIndex:
             for router in self.topology.routers.values():
                 for source, contribution in connected_contributions(router,
                                                                     self.topology.options):
-                    self.advertised.put(source, contribution)
+                    self._advertised.put(source, contribution)
             routers = [row.uuid for row in ctx.rows(NB, LR)]
             routes = [row.uuid for row in ctx.rows(IC_SB, ROUTE)]
         else:
             # Routes modified in place first: those just added are derived when linked.
             for uuid in changed.get((NB, LRSR), ()):
-                if uuid in self.nb_routes:
+                if uuid in self._nb_routes:
                     self._rederive_static_route(ctx, uuid)
             routers = changed.get((NB, LR), ())
             routes = changed.get((IC_SB, ROUTE), ())
@@ -94,58 +105,58 @@ class RouteIndex:
     def _update_members(self, ctx: Context, router: uuidlib.UUID) -> None:
         row = ctx.row(NB, LR, router)
         now = references(row, "static_routes") if row is not None else NO_REFERENCES
-        before = self.members.pop(router, NO_REFERENCES)
+        before = self._members.pop(router, NO_REFERENCES)
         if len(now):
-            self.members[router] = now
+            self._members[router] = now
         for route in before.minus(now):
             self._unlink(router, route)
         for route in now.minus(before):
             self._link(ctx, router, route)
 
     def _link(self, ctx: Context, router: uuidlib.UUID, route: uuidlib.UUID) -> None:
-        record = self.nb_routes.get(route)
+        record = self._nb_routes.get(route)
         if record is None:
             row = ctx.row(NB, LRSR, route)
             if row is None:
                 return
-            record = self.nb_routes[route] = static_route(row)
-        self.routers_of[route] = (*self.routers_of.get(route, ()), router)
+            record = self._nb_routes[route] = static_route(row)
+        self._routers_of[route] = (*self._routers_of.get(route, ()), router)
         self._add_route(router, record)
 
     def _unlink(self, router: uuidlib.UUID, route: uuidlib.UUID) -> None:
-        record = self.nb_routes.get(route)
+        record = self._nb_routes.get(route)
         if record is None:
             return
         self._remove_route(router, record)
-        others = tuple(other for other in self.routers_of.pop(route) if other != router)
+        others = tuple(other for other in self._routers_of.pop(route) if other != router)
         if others:
-            self.routers_of[route] = others
+            self._routers_of[route] = others
         else:
-            del self.nb_routes[route]
+            del self._nb_routes[route]
 
     def _rederive_static_route(self, ctx: Context, uuid: uuidlib.UUID) -> None:
         row = ctx.row(NB, LRSR, uuid)
         if row is None:  # deleted: its routers' static_routes changed too
             return
-        before, now = self.nb_routes[uuid], static_route(row)
+        before, now = self._nb_routes[uuid], static_route(row)
         if now == before:
             return
-        for router in self.routers_of[uuid]:
+        for router in self._routers_of[uuid]:
             self._remove_route(router, before)
-        self.nb_routes[uuid] = now
-        for router in self.routers_of[uuid]:
+        self._nb_routes[uuid] = now
+        for router in self._routers_of[uuid]:
             self._add_route(router, now)
 
     def _add_route(self, router_uuid: uuidlib.UUID, record: LocalRoute | LearnedRoute) -> None:
         router = self.topology.routers[router_uuid]
         if isinstance(record, LearnedRoute):
             key = (router_uuid, record.identity)
-            self.learned.setdefault(key, []).append(record)
-            self.wanted_learned.touch(key)
+            self._learned.setdefault(key, []).append(record)
+            self._wanted_learned.touch(key)
             if record.identity is None:
-                self.problems.set(("learned", record.uuid), (unparsable_learned(router, record),))
+                self._problems.set(("learned", record.uuid), (unparsable_learned(router, record),))
             return
-        self.advertised.put((router_uuid, record.uuid),
+        self._advertised.put((router_uuid, record.uuid),
                             static_contribution(router, record, self.topology.options))
         if record.prefix is not None:
             self._count_local_prefix(router_uuid, (record.route_table, record.prefix), 1)
@@ -153,12 +164,12 @@ class RouteIndex:
     def _remove_route(self, router: uuidlib.UUID, record: LocalRoute | LearnedRoute) -> None:
         if isinstance(record, LearnedRoute):
             key = (router, record.identity)
-            _remove(self.learned, key, record)
-            self.wanted_learned.touch(key)
+            _remove(self._learned, key, record)
+            self._wanted_learned.touch(key)
             if record.identity is None:
-                self.problems.set(("learned", record.uuid), ())
+                self._problems.set(("learned", record.uuid), ())
             return
-        self.advertised.drop((router, record.uuid))
+        self._advertised.drop((router, record.uuid))
         if record.prefix is not None:
             self._count_local_prefix(router, (record.route_table, record.prefix), -1)
 
@@ -166,9 +177,9 @@ class RouteIndex:
                             delta: int) -> None:
         """Count a local route in or out; when the first comes or the last goes, the
         remote routes to that prefix are learned differently (local wins)."""
-        counts = self.local_prefixes.get(router)
+        counts = self._local_prefixes.get(router)
         if counts is None:
-            counts = self.local_prefixes[router] = Counter()
+            counts = self._local_prefixes[router] = Counter()
         before = counts.get(key, 0)  # not counts[key]: Counter's __missing__ is Python code
         after = before + delta
         if after:
@@ -176,12 +187,12 @@ class RouteIndex:
         else:
             del counts[key]
         if not before or not after:
-            remotes = self.remote_by_prefix.get(key)
+            remotes = self._remote_by_prefix.get(key)
             if remotes:
                 self._stale_remotes.update(dict.fromkeys(remotes))
 
     def _update_ic_route(self, ctx: Context, uuid: uuidlib.UUID) -> None:
-        before = self.ic_routes.pop(uuid, None)
+        before = self._ic_routes.pop(uuid, None)
         if before is not None:
             self._unindex_ic_route(before)
         row = ctx.row(IC_SB, ROUTE, uuid)
@@ -189,40 +200,56 @@ class RouteIndex:
             return
         route = ic_route(row, own_az=self.topology.az)
         if route.availability_zone == self.topology.az:
-            self.ic_routes[uuid] = route
-            self.own.setdefault(route.key, []).append(route)
-            self.advertised.touch(route.key)
-        elif route.transit_switch in self.learners:
-            self.ic_routes[uuid] = route
+            self._ic_routes[uuid] = route
+            self._own.setdefault(route.key, []).append(route)
+            self._advertised.touch(route.key)
+        elif route.transit_switch in self._learners:
+            self._ic_routes[uuid] = route
             if route.prefix is not None:
-                self.remote_by_prefix.setdefault((route.route_table, route.prefix),
+                self._remote_by_prefix.setdefault((route.route_table, route.prefix),
                                                  []).append(uuid)
             self._stale_remotes[uuid] = None
 
     def _unindex_ic_route(self, route: IcRoute) -> None:
         if route.availability_zone == self.topology.az:
-            _remove(self.own, route.key, route)
-            self.advertised.touch(route.key)
+            _remove(self._own, route.key, route)
+            self._advertised.touch(route.key)
             return
         if route.prefix is not None:
-            _remove(self.remote_by_prefix, (route.route_table, route.prefix), route.uuid)
+            _remove(self._remote_by_prefix, (route.route_table, route.prefix), route.uuid)
         self._stale_remotes[route.uuid] = None
 
     def _put_remote(self, uuid: uuidlib.UUID) -> None:
-        route = self.ic_routes.get(uuid)
+        route = self._ic_routes.get(uuid)
         if route is None or route.availability_zone == self.topology.az:
-            self.wanted_learned.drop(uuid)
+            self._wanted_learned.drop(uuid)
             return
-        self.wanted_learned.put(uuid, remote_contribution(
-            route, self.learners.get(route.transit_switch, ()), self.local_prefixes,
+        self._wanted_learned.put(uuid, remote_contribution(
+            route, self._learners.get(route.transit_switch, ()), self._local_prefixes,
             self.topology.options))
 
-    # ---------------------------------------------------------------- report
+    # ---------------------------------------------------------------- read
+    def dirty_advertisements(self) -> Iterator[tuple[AdKey, Advertisement | None,
+                                                     Sequence[IcRoute]]]:
+        """Each advertised key that may have changed since the last call: the source
+        that wins it (None: nothing wants it any more) and this AZ's IC SB rows under it."""
+        ledger, own = self._advertised, self._own
+        for key in ledger.take_dirty():
+            yield key, winner(ledger.wanted(key).values()), own.get(key, _NONE)
+
+    def dirty_learned(self) -> Iterator[tuple[LearnKey, Collection[IcRoute],
+                                              Sequence[LearnedRoute]]]:
+        """Each learned key (router, identity) that may have changed since the last call:
+        the remote routes it should be learned from and the router's learned routes."""
+        ledger, learned = self._wanted_learned, self._learned
+        for key in ledger.take_dirty():
+            yield key, ledger.wanted(key).values(), learned.get(key, _NONE)
+
     def tally(self) -> Tally:
-        tally = Tally(advertised=Counter(self.advertised.keys_per_group),
-                      refused=Counter(self.advertised.counts),
+        tally = Tally(advertised=Counter(self._advertised.keys_per_group),
+                      refused=Counter(self._advertised.counts),
                       transit_switches=self.topology.transit_switches())
-        for (kind, detail), count in self.wanted_learned.counts.items():
+        for (kind, detail), count in self._wanted_learned.counts.items():
             if kind == LEARNED:
                 tally.learned[detail] = count
             else:

@@ -1,14 +1,13 @@
-"""Automation from controller.conf: transit switches, link ports and gateway chassis.
+"""Automation from controller.conf: transit switches, link ports, gateway chassis, routes.
 
-Engagement rule: all automation (this concern and ``auto_route``) acts only
-while the local NB has a Logical_Router named ``cluster-router`` (default
-``ovn-cluster``).  Without one the daemon behaves exactly like OVN's ovn-ic and
-creates no transit switch, port, gateway row or route option.  Several routers
-with that name: the one with the lowest UUID is used, with a warning.  If the
-router goes away later, what the automation made stays as it is (its router
-ports go with the router); ``reset`` removes the rest.
+Exports two concerns: ``Automation`` (this module) and ``AutoRoute``
+(``auto_route``: the ``ic-route-*`` options and route conflicts).  Both act only
+while the cluster router exists (``engagement``).  The rest of the package:
+``ports`` plans this AZ's link ports on the transit switches, and
+``link_addresses`` gives them deterministic, collision-free addresses and MACs.
 
-Once engaged, every pass keeps in place, writing only differences:
+Once engaged, every pass of ``Automation`` keeps in place, writing only
+differences:
 
 - IC NB: ``ts``, ``ts1`` … ``ts<ts-num - 1>``.  A missing one is created with
   ``external_ids:subnet`` (169.254.(100+i).0/24, plus fe80:a9fe:<hex(100+i)>::/112
@@ -17,14 +16,13 @@ Once engaged, every pass keeps in place, writing only differences:
   switch's ``subnet`` is honoured (e.g. Kube-OVN's), a missing one means the
   default.  A switch beyond ``ts-num`` is deleted only when this AZ created it
   and no AZ has a port on it any more.
-- local NB, per switch once its mirror (the NB switch with
-  ``other_config:interconn-ts``) exists: LRP ``<az>-<ts>`` on the cluster
-  router and LSP ``<ts>-<az>`` in one transaction, link addresses from
-  ``link_addresses`` (kept across restarts), and one Gateway_Chassis per
-  ``gw-nodes`` chassis, rotated left by the switch index.  Ports on switches
-  beyond ``ts-num`` are removed.  Ports are created even while no gateway
-  chassis resolves, so they exist (and routes are exchanged) before gateways
-  come up; the Gateway_Chassis rows follow the chassis.
+- local NB, per switch once its mirror (``common.mirror_switches``) exists:
+  LRP ``<az>-<ts>`` on the cluster router and LSP ``<ts>-<az>`` in one
+  transaction, link addresses from ``link_addresses`` (kept across restarts),
+  and one Gateway_Chassis per ``gw-nodes`` chassis, rotated left by the switch
+  index.  Ports on switches beyond ``ts-num`` are removed.  Ports are created
+  even while no gateway chassis resolves, so they exist (and routes are
+  exchanged) before gateways come up; the Gateway_Chassis rows follow the chassis.
 """
 
 from __future__ import annotations
@@ -32,49 +30,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import logs
-from ..db.plan import Plan
-from ..db.values import is_true
-from .automation_ports import PortPlanner, Topology, mirror_switches
-from .base import Concern, Context, columns
+from ... import logs
+from ...constants import IC_NB, IC_SB, NB, OWNER_KEY, SB
+from ...db.plan import Plan
+from ..base import Concern, Context, columns
+from ..common import LogOnce, is_remote_chassis, mirror_switches
+from .auto_route import AutoRoute
+from .engagement import cluster_router
 from .link_addresses import default_subnets, parse_subnets
-from .markers import OWNER_KEY
+from .ports import LinkPortSnapshot, PortPlanner
+
+__all__ = ["AutoRoute", "Automation"]
 
 log = logs.get("sync.automation")
 
-NB, SB, IC_NB, IC_SB = "nb", "sb", "ic_nb", "ic_sb"
 _SWITCH_NAME = re.compile(r"ts([1-9][0-9]*)?")
-
-
-class Findings:
-    """Logs a finding when it appears, not again on every recompute while it persists."""
-
-    def __init__(self, logger) -> None:
-        self.logger = logger
-        self._logged: set[tuple] = set()
-        self._current: set[tuple] = set()
-
-    def __call__(self, level: str, event: str, **fields: str) -> None:
-        key = (event, tuple(sorted(fields.items())))
-        self._current.add(key)
-        if key not in self._logged:
-            getattr(self.logger, level)(event, **fields)
-
-    def settle(self) -> None:
-        """End of a pass: findings not seen again are forgotten, so a recurrence is logged."""
-        self._logged, self._current = self._current, set()
-
-
-def cluster_router(ctx: Context, findings: Findings) -> Any | None:
-    """The router named ``cluster-router``, or None: then no automation at all."""
-    name = ctx.config.cluster_router
-    routers = sorted((lr for lr in ctx.rows(NB, "Logical_Router") if lr.name == name),
-                     key=lambda lr: str(lr.uuid))
-    if len(routers) > 1:
-        findings("warning", "automation.router_ambiguous", router=name,
-                 rows=",".join(str(lr.uuid) for lr in routers),
-                 reason="several routers have this name; using the lowest UUID")
-    return routers[0] if routers else None
 
 
 def switch_names(count: int) -> list[str]:
@@ -89,11 +59,10 @@ def switch_index(name: str) -> int | None:
     return int(match.group(1) or 0)
 
 
-def resolve_gateways(ctx: Context, findings: Findings) -> list[str]:
+def resolve_gateways(ctx: Context, findings: LogOnce) -> list[str]:
     """Chassis names for ``gw-nodes``, in order: by chassis name, else by unique hostname;
     never the ``is-remote`` mirrors of other AZs' gateways."""
-    local = [chassis for chassis in ctx.rows(SB, "Chassis")
-             if not is_true(chassis.other_config.get("is-remote"))]
+    local = [chassis for chassis in ctx.rows(SB, "Chassis") if not is_remote_chassis(chassis)]
     names = {chassis.name for chassis in local}
     resolved: list[str] = []
     for entry in ctx.config.gw_nodes:
@@ -144,7 +113,7 @@ class Automation(Concern):
     }
 
     def __init__(self) -> None:
-        self.findings = Findings(log)
+        self.findings = LogOnce(log)
         self.engaged: bool | None = None
 
     def plan(self, ctx: Context) -> Plan:
@@ -193,7 +162,7 @@ class Automation(Concern):
 
     def _plan_ports(self, ctx: Context, plan: Plan, router: Any, wanted: list[str],
                     switches: dict[str, Any]) -> None:
-        ports = PortPlanner(Topology(ctx, router), plan, self.findings)
+        ports = PortPlanner(LinkPortSnapshot(ctx, router), plan, self.findings)
         gateways = resolve_gateways(ctx, self.findings)
         for index, name in enumerate(wanted):
             switch = switches.get(name)

@@ -8,14 +8,21 @@ contribution of each source that changed, replaces the old one, and remembers
 the keys whose wanted value may have moved (``take_dirty``), so that a pass
 compares only those with the database.  A full recompute feeds every source to
 an empty ledger: the same path, so both give the same result.
+
+Data flows one way: sources are put in, the wanted values and counts are read
+out; planning never writes back.  What a key wanted by several sources costs
+(e.g. duplicate advertisements) is the ledger's own business: it re-derives it
+(``contested``) for the keys whose sources changed, before handing them out.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from typing import Any, Generic, TypeVar
+
+from ..common import LogOnce
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -50,19 +57,19 @@ NOTHING: Contribution = Contribution()
 
 
 class Problems:
-    """Logs each distinct problem once while something still has it.
+    """Logs each distinct problem once while something still has it (``LogOnce``).
 
     Problems belong to owners (a source, a key); ``set`` replaces an owner's
-    problems.  One that no owner has any more at the end of a pass (``settle``)
-    is logged again if it comes back.  Keys are the problem's content, so a
-    peer that re-creates the same bad row under a new UUID is not reported again.
+    problems, so a pass that re-derives only some sources keeps the others'.
+    One that no owner has any more at the end of a pass (``settle``) is logged
+    again if it comes back.  Keys are the problem's content, so a peer that
+    re-creates the same bad row under a new UUID is not reported again.
     """
 
     def __init__(self, log: Any) -> None:
-        self.log = log
+        self.logged = LogOnce(log)
         self._by_owner: dict[Hashable, tuple[Problem, ...]] = {}
         self._holders: Counter = Counter()  # problem key -> owners that have it
-        self._reported: set[Hashable] = set()
         self._maybe_gone: set[Hashable] = set()
 
     def set(self, owner: Hashable, problems: tuple[Problem, ...]) -> None:
@@ -76,22 +83,20 @@ class Problems:
         self._by_owner[owner] = problems
         for problem in problems:
             self._holders[problem.key] += 1
-            if problem.key not in self._reported:
-                self._reported.add(problem.key)
-                self.log.warning(problem.event, **problem.fields)
+            self.logged.appeared(problem.key, "warning", problem.event, **problem.fields)
 
     def settle(self) -> None:
         """End of a pass: forget having logged the problems that went away."""
         for key in self._maybe_gone:
             if key not in self._holders:
-                self._reported.discard(key)
+                self.logged.forget(key)
         self._maybe_gone = set()
 
     def restart(self) -> None:
         """Drop every owner before a full recompute; what it reports again is not re-logged."""
+        self._maybe_gone.update(self._holders)  # with those already gone: all logged
         self._by_owner.clear()
         self._holders.clear()
-        self._maybe_gone = set(self._reported)
 
 
 class Ledger(Generic[K, V]):
@@ -99,18 +104,23 @@ class Ledger(Generic[K, V]):
 
     ``keys_per_group`` counts the keys some source wants, by ``group_of(key)``
     (e.g. advertised rows per transit switch), when ``group_of`` is given.
+    ``contested(key, values)``, when given, says what a key wanted by several
+    sources reports: a Contribution of counts and problems (never entries).
     """
 
     def __init__(self, name: str, problems: Problems,
-                 group_of: Callable[[K], Hashable] | None = None) -> None:
+                 group_of: Callable[[K], Hashable] | None = None,
+                 contested: Callable[[K, Collection[V]], Contribution] | None = None) -> None:
         self.name = name
         self.problems = problems
         self.group_of = group_of
+        self.contested = contested
         self.by_key: dict[K, dict[Hashable, V]] = {}
         self.counts: Counter = Counter()
         self.keys_per_group: Counter = Counter()
         self._contributions: dict[Hashable, Contribution] = {}
         self._dirty: dict[K, None] = {}  # a dict: keys come back in the order they changed
+        self._contests_due: dict[K, None] = {}  # several sources, or had: re-derive
 
     def put(self, source: Hashable, contribution: Contribution) -> None:
         """``source`` now wants ``contribution`` (and no longer what it wanted before)."""
@@ -121,10 +131,13 @@ class Ledger(Generic[K, V]):
         for key, value in contribution.entries:
             sources = self.by_key.get(key)
             if sources is None:
-                sources = self.by_key[key] = {}
+                self.by_key[key] = {source: value}
                 if self.group_of is not None:
                     self.keys_per_group[self.group_of(key)] += 1
-            sources[source] = value
+            else:  # another source wants it too: the rare case, not a cost per route
+                sources[source] = value
+                if self.contested is not None:
+                    self._contests_due[key] = None
             self._dirty[key] = None
         for name, count in contribution.counts:
             self.counts[name] += count
@@ -139,7 +152,10 @@ class Ledger(Generic[K, V]):
         for key, _ in old.entries:
             sources = self.by_key[key]
             del sources[source]
-            if not sources:
+            if sources:
+                if self.contested is not None:
+                    self._contests_due[key] = None
+            else:
                 del self.by_key[key]
                 if self.group_of is not None:
                     _decrement(self.keys_per_group, self.group_of(key))
@@ -158,9 +174,23 @@ class Ledger(Generic[K, V]):
         self._dirty[key] = None
 
     def take_dirty(self) -> list[K]:
-        """The keys touched since the last call, in the order they were first touched."""
+        """The keys touched since the last call, in the order they were first touched.
+
+        First the contested keys among them get their reports re-derived, so that
+        counts and problems are those of the sources now.
+        """
+        due, self._contests_due = self._contests_due, {}
+        for key in due:
+            sources = self.by_key.get(key)
+            if sources is not None and len(sources) > 1:
+                self.put((_CONTESTED, key), self.contested(key, sources.values()))
+            else:
+                self.drop((_CONTESTED, key))
         dirty, self._dirty = self._dirty, {}
         return list(dirty)
+
+
+_CONTESTED = "contested"  # with the key: the source of a contested key's reports
 
 
 def _decrement(counter: Counter, key: Hashable, by: int = 1) -> None:

@@ -12,7 +12,7 @@ route of its own (any policy) in the same route table to the same prefix.  The
 prefixes are compared parsed (address with host bits, and length) rather than
 as strings as 23.03 does, so ``10.0.0.5`` and ``10.0.0.5/32`` are one prefix.
 
-Each remote route is a source in a Ledger (sync/ledger.py) keyed by (router,
+Each remote route is a source in a Ledger (ledger.py) keyed by (router,
 identity); ``plan_learned`` compares one such key with the router's learned
 routes of that identity.
 """
@@ -20,25 +20,14 @@ routes of that identity.
 from __future__ import annotations
 
 import uuid as uuidlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
-from ..db.plan import Plan
-from .ledger import Contribution, Ledger, Problem
-from .prefixes import Prefix, refusal_reason
-from .routes_view import (
-    LEARN,
-    LEARNED,
-    LEARNED_ROUTE_KEY,
-    NB,
-    REFUSED_LOCAL_WINS,
-    REFUSED_UNPARSABLE,
-    IcRoute,
-    Identity,
-    LearnedRoute,
-    RouteOptions,
-    RouterView,
-    TsPort,
-)
+from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN
+from ...db.plan import Plan
+from ..prefixes import Prefix
+from .ledger import Contribution, Problem
+from .reasons import LEARN, LEARNED, REFUSED_LOCAL_WINS, REFUSED_UNPARSABLE, refusal_reason
+from .records import IcRoute, Identity, LearnedRoute, RouteOptions, RouterView, TsPort
 
 LearnKey = tuple[uuidlib.UUID, Identity | None]  # router, identity of its learned routes
 LocalPrefixes = Mapping[uuidlib.UUID, Collection[tuple[str, Prefix]]]  # router -> (table, prefix)
@@ -58,7 +47,7 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
                      "ip_prefix": route.ip_prefix, "nexthop": route.nexthop,
                      "message": "IC SB route not learned: its prefix or next hop does not "
                                 "parse or is link-local"}),))
-    reason = refusal_reason(route.prefix, enabled=True, allow_default=options.learn_default,
+    reason = refusal_reason(route.prefix, allow_default=options.learn_default,
                             matcher=options.denylist)
     if reason is not None:
         return Contribution(counts=(((LEARN, reason), 1),))
@@ -86,8 +75,8 @@ def unparsable_learned(router: RouterView, route: LearnedRoute) -> Problem:
                     "message": "learned route does not parse: removed"})
 
 
-def plan_learned(plan: Plan, key: LearnKey, ledger: Ledger[LearnKey, IcRoute],
-                 learned: list[LearnedRoute]) -> None:
+def plan_learned(plan: Plan, key: LearnKey, wanted_routes: Collection[IcRoute],
+                 learned: Sequence[LearnedRoute]) -> None:
     """Make the router's ``learned`` routes of one identity exactly the wanted ones.
 
     A learned route matches by source; one left over is re-pointed at a new
@@ -95,7 +84,7 @@ def plan_learned(plan: Plan, key: LearnKey, ledger: Ledger[LearnKey, IcRoute],
     An unparsable learned route (identity None) is never wanted.
     """
     router_uuid, _ = key
-    wanted = {remote.source_id: remote for remote in ledger.wanted(key).values()}
+    wanted = {remote.source_id: remote for remote in wanted_routes}
     kept: set[str] = set()
     spare: list[LearnedRoute] = []
     for route in learned:
@@ -107,13 +96,13 @@ def plan_learned(plan: Plan, key: LearnKey, ledger: Ledger[LearnKey, IcRoute],
         if source_id in kept:
             continue
         if spare:
-            plan.setkey(NB, "Logical_Router_Static_Route", spare.pop().uuid,
+            plan.setkey(NB, LRSR, spare.pop().uuid,
                         "external_ids", LEARNED_ROUTE_KEY, source_id)
             continue
-        new = plan.insert(NB, "Logical_Router_Static_Route", ip_prefix=remote.ip_prefix,
+        new = plan.insert(NB, LRSR, ip_prefix=remote.ip_prefix,
                           nexthop=remote.nexthop, route_table=remote.route_table,
                           external_ids={LEARNED_ROUTE_KEY: source_id},
-                          options={"origin": remote.origin})
-        plan.addvalue(NB, "Logical_Router", router_uuid, "static_routes", new)
+                          options={ORIGIN: remote.origin})
+        plan.addvalue(NB, LR, router_uuid, "static_routes", new)
     for route in spare:
-        plan.delvalue(NB, "Logical_Router", router_uuid, "static_routes", route.uuid)
+        plan.delvalue(NB, LR, router_uuid, "static_routes", route.uuid)

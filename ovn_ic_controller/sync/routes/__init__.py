@@ -1,0 +1,110 @@
+"""Route sync (docs/behaviour.md §6): advertise this AZ's routes, learn the other AZs'.
+
+Exports the ``Routes`` concern.  Data flows one way through the package:
+
+- ``records``: what is read, as plain records: the topology (options, this
+  AZ's transit-switch ports, routers), read whole on every pass, and one
+  record per static or IC SB route, made from a changed row;
+- ``index``: ``RouteIndex`` takes in the records and keeps, in two ledgers
+  (``ledger``), what every route wants: advertised IC SB rows (``advertise``)
+  and learned NB routes (``learn``), with the reasons for refusals
+  (``reasons``); it hands out the keys that may have changed;
+- ``advertise.plan_advertisement`` and ``learn.plan_learned`` compare one such
+  key with the database and emit the ops; they only read.
+
+While the topology stays the same, the index takes in only the routes the
+IDL reported changed, and only the keys they touch are compared with the
+database: a route added costs the same at 100 routes or 50,000.  When the
+topology changed, or the changed rows are unknown (first pass, reconnect,
+failed commit), the index is rebuilt from every row, by the same path.  An
+unchanged state plans nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import logs
+from ...constants import IC_NB, IC_SB, NB
+from ...db.plan import Plan
+from ..base import Concern, Context, columns
+from ..common import publish_gauge
+from .advertise import plan_advertisement
+from .index import RouteIndex
+from .learn import plan_learned
+from .ledger import Problems
+from .reasons import REFUSAL_SERIES
+from .records import IC_ROUTE_COLUMNS, STATIC_COLUMNS, Tally, TopologyCache, read_topology
+
+__all__ = ["Routes"]
+
+log = logs.get("sync.routes")
+
+_STATIC_ROUTE = " ".join(STATIC_COLUMNS)
+_IC_ROUTE = " ".join(IC_ROUTE_COLUMNS)
+
+
+class Routes(Concern):
+    name = "routes"
+    reads = {NB: columns(NB_Global="options", Logical_Router="name ports static_routes",
+                         Logical_Router_Port="name networks options",
+                         Logical_Router_Static_Route=_STATIC_ROUTE + " policy",
+                         Logical_Switch_Port="name options"),
+             IC_NB: columns(Transit_Switch="name"),
+             IC_SB: columns(Port_Binding="availability_zone transit_switch logical_port "
+                                         "address external_ids",
+                            Route=_IC_ROUTE)}
+    writes = {NB: columns(Logical_Router="static_routes",
+                          Logical_Router_Static_Route=_STATIC_ROUTE),
+              IC_SB: columns(Route=_IC_ROUTE)}
+
+    incremental = True
+
+    def __init__(self) -> None:
+        self.problems = Problems(log)
+        self.cache = TopologyCache()
+        self.index: RouteIndex | None = None
+        self._published: set[tuple[str, ...]] = set()
+
+    def plan(self, ctx: Context) -> Plan:
+        plan = Plan(self.name)
+        topology, option_problems = read_topology(ctx, self.cache, ctx.az.uuid)
+        self.cache.sweep()
+        changed = ctx.changed_rows
+        if self.index is None or changed is None or topology != self.index.topology:
+            self.problems.restart()
+            self.index = RouteIndex(topology, self.problems)
+            changed = None
+        self.problems.set("options", option_problems)
+        index = self.index
+        index.update(ctx, changed)
+        for key, wanted, rows in index.dirty_advertisements():
+            plan_advertisement(plan, topology.az, key, wanted, rows)
+        for key, wanted, learned in index.dirty_learned():
+            plan_learned(plan, key, wanted, learned)
+        self.problems.settle()
+        if plan:
+            log.info("routes.changes", **_summary(plan))
+        return plan
+
+    @property
+    def tally(self) -> Tally:
+        """What the last pass wants, for the metrics."""
+        return self.index.tally() if self.index is not None else Tally()
+
+    def report(self, metrics: Any) -> None:
+        tally = self.tally
+        switches = tally.transit_switches | set(tally.advertised) | set(tally.learned)
+        previous = self._published
+        for gauge, counts in ((metrics.routes_advertised, tally.advertised),
+                              (metrics.routes_learned, tally.learned)):
+            self._published = publish_gauge(
+                gauge, {(switch,): counts[switch] for switch in switches}, previous)
+        for direction, reason in REFUSAL_SERIES:
+            metrics.routes_refused.labels(direction=direction, reason=reason).set(
+                tally.refused[direction, reason])
+
+
+def _summary(plan: Plan) -> dict[str, int]:
+    """Counts of changes per database and effect, e.g. ic_sb_create=3, nb_delete=1."""
+    return {f"{db}_{effect}": count for (db, effect), count in plan.counts().items()}
