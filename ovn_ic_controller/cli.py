@@ -37,8 +37,23 @@ SHOW_HELP = (
     "advertised routes, this AZ's learned routes grouped by prefix (ECMP groups show "
     "several next hops), route conflicts, and whether a controller instance is active: the "
     "ovn_ic lock is requested for a moment to find out whether another instance holds it.")
+DOCTOR_HELP = (
+    "Check, in order, what keeps this AZ's interconnection from working and print each "
+    "finding with its severity (error, warning, info), what is wrong and the command that "
+    "fixes it: the four databases (reachable, schema name and version); who holds the "
+    "ovn_ic lock on the local SB (nobody, the daemon of this configuration as its "
+    "metrics-address says, or another instance: OVN's ovn-ic or another ovn-ic-controller); "
+    "enable-ic, NB_Global and the AZ name; this AZ registered in the IC SB and its name not "
+    "used by another deployment; gateways (gw-nodes entries, is-interconn, encaps the peers "
+    "can use); transit switches in the IC NB and mirrored here; this AZ's transit-switch "
+    "ports bound by ovn-northd, their gateway port claimed by a chassis, and published; "
+    "every other AZ with a gateway and a port on each transit switch this AZ uses; route "
+    "options, routes refused by reason, and conflicts. Reads only (the lock is requested "
+    "for a moment, as show does). Exit codes: 0 healthy (information only), 1 findings, "
+    "2 a database did not answer.")
 LOCK_NOTE = (" Takes the ovn_ic lock on the local SB first and refuses (exit 2) while "
-             "another instance, such as a running daemon, holds it.")
+             "another instance, such as a running daemon, holds it; with --dry-run it only "
+             "reads, so it prints the plan anyway and says who holds the lock.")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -93,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="text for people, or json for programs, with the keys az, "
                            "enable_ic, ovn_ic_lock (held or free), availability_zones, "
                            "learned_routes and conflicts (default: %(default)s)")
+    doctor = _one_shot(commands, "doctor", DOCTOR_HELP,
+                       "check what keeps the interconnection from working, with fixes")
+    doctor.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text for people, or json for programs, with the keys az, "
+                             "config, status (healthy, findings or unreachable) and checks "
+                             "(default: %(default)s)")
     return parser
 
 
@@ -151,11 +172,13 @@ def _config_error(exc: config.ConfigError) -> int:
 
 
 def _run_one_shot(command: str, args: argparse.Namespace, settings: config.Config) -> int:
-    from . import commands, show
+    from . import commands, doctor, show
     from .db.oneshot import CommitFailed, Unreachable
     try:
         if command == "show":
             return show.show(settings, fmt=args.format, timeout=args.timeout)
+        if command == "doctor":
+            return doctor.doctor(settings, fmt=args.format, timeout=args.timeout)
         if command == "clean":
             return commands.clean(settings, args.az, yes=args.yes, dry_run=args.dry_run,
                                   timeout=args.timeout)

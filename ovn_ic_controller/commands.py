@@ -4,7 +4,11 @@ Each connects to the databases it needs, computes its plan with the daemon's own
 planners (sync/leave.py), prints it, and applies it unless ``--dry-run``.
 ``reset`` and ``leave`` write the local NB/SB, so they first take the ``ovn_ic``
 lock on the local SB and refuse while a controller (ours or OVN's ovn-ic)
-holds it.  Applying an already applied command finds nothing to do.
+holds it.  A dry run only reads, so it needs no lock: while one is held it
+prints the plan anyway, saying who holds it (lock.py), since what a controller
+keeps up may differ once it is stopped.  ``clean`` writes only the IC SB
+(another AZ's rows), so it never takes the local lock.  Applying an already
+applied command finds nothing to do.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from .constants import IC_SB, LOCK_NAME, NB, SB
 from .db.oneshot import Databases
 from .db.plan import Op, Plan
 from .db.values import column
+from .lock import lock_holder
 from .sync.base import Context, merge_columns
 from .sync.leave import Leave, local_plan, own_az_name, withdrawal_plan
 
@@ -29,14 +34,14 @@ class Refused(Exception):
 
 
 def reset(config: Config, *, dry_run: bool, timeout: float) -> int:
-    with _locked(config, (NB, SB), timeout) as dbs:
+    with _locked(config, (NB, SB), timeout, dry_run) as dbs:
         ctx = Context(config=config, tables=dbs.tables())
         _carry_out("reset", ctx, [local_plan(ctx)], dbs, dry_run)
     return 0
 
 
 def leave(config: Config, *, dry_run: bool, timeout: float) -> int:
-    with _locked(config, (NB, SB, IC_SB), timeout) as dbs:
+    with _locked(config, (NB, SB, IC_SB), timeout, dry_run) as dbs:
         ctx = Context(config=config, tables=dbs.tables())
         name = own_az_name(ctx)
         if not name:
@@ -79,14 +84,18 @@ def _leave_tables(keys: Iterable[str]) -> dict:
 
 
 @contextlib.contextmanager
-def _locked(config: Config, keys: Iterable[str], timeout: float):
-    """Databases connected, with the ovn_ic lock held on the local SB, or Refused."""
+def _locked(config: Config, keys: Iterable[str], timeout: float, dry_run: bool):
+    """Databases connected, with the ovn_ic lock held on the local SB, or Refused; for a
+    dry run, whoever holds the lock, which is then said."""
     with open_databases(config, _leave_tables(keys), timeout, lock=True) as dbs:
         dbs.connect()
-        if not dbs.lock_is_free(SB):
-            raise Refused(f"another instance holds the {LOCK_NAME} lock on "
-                          f"{dbs.dbs[SB].remote}: stop the daemon and try again (or set "
-                          f"enable-ic=false: the daemon then leaves by itself)")
+        holder = lock_holder(config, dbs)
+        if holder.held and not dry_run:
+            raise Refused(f"{holder.detail}: stop the daemon holding it and try again (or "
+                          f"set enable-ic=false: the daemon then leaves by itself)")
+        if holder.held:
+            print(f"note: {holder.detail}; a dry run only reads, but applying needs that "
+                  f"instance stopped, and the plan may differ by then")
         yield dbs
 
 

@@ -98,7 +98,7 @@ def gather(ctx: Context, lock: str) -> dict:
                                            r["prefix"], r["nexthop"]))
     return {"az": own, "enable_ic": ctx.config.enable_ic, "ovn_ic_lock": lock,
             "availability_zones": sorted(zones.values(), key=lambda z: z["name"]),
-            "learned_routes": _learned_routes(ctx), "conflicts": _conflicts(ctx)}
+            "learned_routes": _learned_routes(ctx), "conflicts": conflicts(ctx)}
 
 
 def _zone(zones: dict, row: Any) -> dict:
@@ -124,7 +124,7 @@ def _learned_routes(ctx: Context) -> list[dict]:
             for (router, table, prefix), hops in sorted(groups.items())]
 
 
-def _conflicts(ctx: Context) -> list[dict]:
+def conflicts(ctx: Context) -> list[dict]:
     """Local subnets overlapping other AZs' prefixes, as the automation computes them."""
     router = cluster_router(ctx, LogOnce(log))
     global_row = nb_global(ctx)
