@@ -7,8 +7,10 @@ subnet (az1 10.16.0.0/24, az2 10.17.0.0/24) and an emulated gateway chassis;
 everything else comes from its controller.conf (``ts-num = 2``, ``gw-nodes``,
 ``auto-route = true``): transit switches, link ports, gateway chassis and route
 options.  It then shows what an operator looks at, the learned ECMP routes
-included, and stops everything it started.  DEMO_KEEP=1 leaves it all running
-and prints how to stop it.
+included, and what ``ovn-ic-controller doctor`` finds in each AZ, and stops
+everything it started.  As no ovn-controller runs, the demo claims the gateway
+ports itself, as ovn-controller on the gateway would.  DEMO_KEEP=1 leaves it
+all running and prints how to stop it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from automation_setup import ROUTER, add_cluster_router, add_gateway, learned_routes  # noqa: E402
-from controller import Controller  # noqa: E402
+from controller import Controller, run_cli  # noqa: E402
 from testbed import Testbed, wait_until  # noqa: E402
 
 SUBNETS = {"az1": "10.16.0.1/24", "az2": "10.17.0.1/24"}
@@ -43,6 +45,19 @@ def show_metrics(controller: Controller) -> None:
             print("   ", line)
 
 
+def claim_gateway_ports(az, gateway: str) -> None:
+    """What ovn-controller on the gateway does: claim the chassisredirect ports."""
+    ports = az.sbctl("--bare", "--columns=logical_port", "find", "Port_Binding",
+                     "type=chassisredirect", "chassis=[]").split()
+    for port in ports:
+        az.sbctl("lsp-bind", port, gateway)
+
+
+def doctor(controller: Controller) -> tuple[int, str]:
+    result = run_cli("--config", str(controller.config_path), "doctor", timeout=30)
+    return result.returncode, result.stdout + result.stderr
+
+
 def main() -> int:
     workdir = tempfile.mkdtemp(prefix="ovnic-demo-")
     keep = os.environ.get("DEMO_KEEP") == "1"
@@ -54,7 +69,7 @@ def main() -> int:
         for number, az in enumerate(testbed.azs, 1):
             gateway = f"gw-{az.name}"
             add_cluster_router(az, SUBNETS[az.name])
-            add_gateway(az, gateway, f"127.0.{number}.1")
+            add_gateway(az, gateway, f"172.16.0.{number}")
             controller = Controller(testbed, az, ts_num=TS_NUM, gw_nodes=gateway,
                                     auto_route="true", log_level="info")
             controllers.append(controller.start(wait_ready=False))
@@ -88,6 +103,15 @@ def main() -> int:
             print(f"   {state} (holds the ovn_ic lock on its SB); /readyz: "
                   f"{controller.http('/readyz')[1].strip()}")
             show_metrics(controller)
+        for az in testbed.azs:
+            claim_gateway_ports(az, f"gw-{az.name}")
+        for controller in controllers:
+            heading(f"{controller.az.name}: ovn-ic-controller doctor")
+            try:  # the peers publish the claimed ports' gateway within moments
+                wait_until(lambda c=controller: doctor(c)[0] == 0, timeout=15)
+            except AssertionError:
+                pass  # the output below says what is wrong
+            print(doctor(controller)[1].rstrip())
         if keep:
             heading("DEMO_KEEP=1: left running")
             pids = " ".join(str(c.process.pid) for c in controllers)
