@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="configuration file (default: %(default)s)")
     parser.add_argument("--log-level", default=None, choices=logs.LEVELS,
                         help="least severe messages logged (default: info for run, "
-                             "warning for the other commands, which log to stderr)")
+                             "error for doctor, warning for the other commands, which log "
+                             "to stderr)")
     parser.add_argument("--log-format", choices=("json", "console"), default=None,
                         help="json or console (default: console on a terminal, json otherwise)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -154,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "run":
         logs.setup(args.log_level or "info", args.log_format)
     else:
-        logs.setup(args.log_level or "warning", args.log_format, stream=sys.stderr)
+        # doctor runs the concerns, whose warnings its findings already say
+        quiet = "error" if command == "doctor" else "warning"
+        logs.setup(args.log_level or quiet, args.log_format, stream=sys.stderr)
     from .db import ovs_compat  # imported late: check-config needs no OVSDB machinery
     ovs_compat.install()  # ovs's JSON parsing and IDL inserts dominate large loads
     if command == "run":

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from .config import Config
 from .constants import IC_SB, LOCK_NAME, NB, SB
+from .db.connection import apply_ssl
 from .db.oneshot import Databases
 from .db.plan import Op, Plan
 from .db.values import column
@@ -73,8 +74,14 @@ def clean(config: Config, az_name: str, *, yes: bool, dry_run: bool, timeout: fl
 
 
 # ----------------------------------------------------------------- helpers
+def use_ssl(config: Config) -> None:
+    """The configuration's ssl-* keys, for ssl: remotes (as the daemon sets them)."""
+    apply_ssl(config.ssl_private_key, config.ssl_certificate, config.ssl_ca_cert)
+
+
 def open_databases(config: Config, wanted: dict, timeout: float, *, lock: bool = False):
     """The databases named by ``wanted`` (db → table → columns), the SB lock requested."""
+    use_ssl(config)
     return Databases(config.remotes, wanted, timeout=timeout,
                      lock=(SB, LOCK_NAME) if lock else None)
 

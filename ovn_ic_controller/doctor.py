@@ -40,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import show as show_command
-from .commands import open_databases
+from .commands import open_databases, use_ssl
 from .config import Config
 from .constants import DATABASE_ORDER, DB_NAMES, IC_NB, IC_SB, LSP, NB, ROUTER_PORT, SB
 from .db import schema
@@ -409,6 +409,7 @@ def diagnose(survey: Survey) -> list[dict]:
 def check_databases(config: Config, timeout: float) -> tuple[list[Finding], bool]:
     """Each database's schema (name, version) as its server gives it; whether all answered."""
     findings, reachable = [], True
+    use_ssl(config)
     for key in DATABASE_ORDER:
         remote = config.remotes[key]
         try:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import ovs.db.idl
 import ovs.poller
+import ovs.stream
 import tenacity
 
 from .. import logs
@@ -23,6 +24,15 @@ from .ovs_compat.fastidl import FastInsertIdl
 log = logs.get("db")
 
 Outcome = str  # one of ovs.db.idl.Transaction's status strings
+
+
+def apply_ssl(private_key: str, certificate: str, ca_cert: str) -> None:
+    """Set the ssl-* keys, for ssl: remotes.  TLS settings are process-wide in the ovs
+    library: one key, certificate and CA for every database."""
+    if private_key:
+        ovs.stream.Stream.ssl_set_private_key_file(private_key)
+        ovs.stream.Stream.ssl_set_certificate_file(certificate)
+        ovs.stream.Stream.ssl_set_ca_cert_file(ca_cert)
 
 
 class TrackingIdl(ovs.db.idl.Idl):

@@ -1,10 +1,11 @@
 """TLS remotes: the ssl-* keys make ssl: remotes work, and the CA is really checked."""
 
+import json
 import signal
 import subprocess
 
 import pytest
-from controller import Controller
+from controller import Controller, run_cli
 from testbed import find_free_port, wait_until
 
 
@@ -63,6 +64,14 @@ def test_ic_sb_over_tls_registers_the_az(testbed, pki):
     controller = Controller(testbed, az, **tls_settings(pki, port, pki["ca"])).start()
     wait_until(lambda: registered(testbed) == ["az1"], timeout=30)
     assert controller.metric("ovn_ic_controller_db_connected", db="ic_sb") == 1.0
+    # The one-shot commands use the ssl-* keys too.
+    doctor = run_cli("--config", str(controller.config_path), "doctor", "--format", "json")
+    databases = json.loads(doctor.stdout)["checks"][0]["findings"]
+    assert doctor.returncode != 2 and databases[3]["severity"] == "info", doctor.stdout
+    assert databases[3]["problem"].startswith("ic_sb: OVN_IC_Southbound ")
+    assert databases[3]["problem"].endswith(f" at ssl:127.0.0.1:{port}")
+    assert json.loads(run_cli("--config", str(controller.config_path), "show", "--format",
+                              "json").stdout)["az"] == "az1"
 
 
 def test_a_server_certificate_from_another_ca_is_refused(testbed, pki):
