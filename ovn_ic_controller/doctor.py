@@ -127,7 +127,7 @@ def check_identity(survey: Survey) -> list[Finding]:
     reason = az_sync.resolve(survey.ctx).idle_reason
     if reason is None:
         return []
-    severity, problem, fix = _IDLE[reason]
+    severity, problem, fix = _IDLE.get(reason, (WARNING, f"idle: {reason}", ""))
     return [Finding(severity, problem.format(path=survey.path), fix.format(path=survey.path))]
 
 
