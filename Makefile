@@ -74,3 +74,14 @@ uninstall:
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+
+# A Debian package of this tree, built by dpkg-buildpackage from debian/ (the
+# daemon and its PyPI dependencies in their own virtualenv), cached per source
+# content: ./ovn-ic-controller_<version>_<arch>.deb. See scripts/build-deb.sh.
+.PHONY: deb clean-deb
+deb:
+	scripts/build-deb.sh .
+
+clean: clean-deb
+clean-deb:
+	rm -f ovn-ic-controller_*.deb
