@@ -34,7 +34,7 @@ from .constants import DATABASE_ORDER, LOCK_NAME
 from .db.apply import build_transaction, split_by_database
 from .db.connection import Database
 from .db.plan import Plan
-from .metrics import Health, Metrics, MetricsServer
+from .metrics import LAST_SYNC_REFRESH_MS, Health, Metrics, MetricsServer
 from .sync import az as az_sync
 from .sync import build_concerns
 from .sync.base import Concern, Context, merge_columns
@@ -147,6 +147,7 @@ class Daemon:
         for db in self.dbs.values():
             db.wait(poller)
         poller.fd_wait(self._wakeup_r.fileno(), ovs.poller.POLLIN)
+        poller.timer_wait(LAST_SYNC_REFRESH_MS)
         if self.retry_at:
             poller.timer_wait_until(int(self.retry_at * 1000))
         now = time.monotonic()

@@ -26,6 +26,9 @@ from .logs import quote
 log = logs.get("metrics")
 
 PREFIX = "ovn_ic_controller_"
+# While in sync and nothing changes, the loop still runs this often, so that
+# last_sync_timestamp_seconds stays current and its age means "sync stalled".
+LAST_SYNC_REFRESH_MS = 10_000
 
 
 class Metrics:
@@ -65,8 +68,8 @@ class Metrics:
                                     "Transactions committed, by database and outcome.",
                                     ["db", "outcome"], registry=reg)
         self.last_sync = Gauge(PREFIX + "last_sync_timestamp_seconds",
-                               "Unix time of the last iteration that left every database "
-                               "in sync.", registry=reg)
+                               "Unix time the daemon last found every database in sync; "
+                               "refreshed every 10 s while it is.", registry=reg)
         self.rows_changed = Counter(PREFIX + "rows_changed",
                                     "Rows created, updated or deleted, by sync concern.",
                                     ["concern", "op"], registry=reg)
