@@ -28,17 +28,17 @@ import ovs.db.idl
 import ovs.poller
 import ovs.stream
 
-from . import logs, sdnotify
-from .config import Config, ConfigError
-from .constants import DATABASE_ORDER, LOCK_NAME
-from .db.apply import build_transaction, split_by_database
-from .db.connection import Database
-from .db.plan import Plan
-from .metrics import Health, Metrics, MetricsServer
-from .sync import az as az_sync
-from .sync import build_concerns
-from .sync.base import Concern, Context, merge_columns
-from .sync.leave import Leave
+from .. import logs, sdnotify
+from ..config import Config, ConfigError
+from ..constants import DATABASE_ORDER, LOCK_NAME
+from ..db.apply import build_transaction, split_by_database
+from ..db.connection import Database
+from ..db.plan import Plan
+from ..metrics import Health, Metrics, MetricsServer
+from ..sync import az as az_sync
+from ..sync import build_concerns
+from ..sync.base import Concern, Context, merge_columns
+from ..sync.leave import Leave
 
 log = logs.get("daemon")
 

@@ -1,0 +1,5 @@
+"""The daemon (``loop.Daemon``)."""
+
+from .loop import Daemon
+
+__all__ = ["Daemon"]
