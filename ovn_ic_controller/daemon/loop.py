@@ -29,10 +29,11 @@ import ovs.poller
 import ovs.stream
 
 from .. import logs, sdnotify
+from ..backoff import Backoff
 from ..config import Config, ConfigError
 from ..constants import DATABASE_ORDER, LOCK_NAME
-from ..db.apply import build_transaction, split_by_database
-from ..db.connection import Database
+from ..db.apply import split_by_database
+from ..db.connection import Database, tables_of
 from ..db.plan import Plan
 from ..metrics import Health, Metrics, MetricsServer
 from ..sync import az as az_sync
@@ -67,8 +68,7 @@ class Daemon:
         self.identity: tuple | None = None
         self.idle_reason: str | None = "starting"
         self.converged_once = False
-        self.retry_at = 0.0
-        self.retry_delay = RETRY_MIN_S
+        self.commit_retry = Backoff(RETRY_MIN_S, RETRY_MAX_S)
         self.exiting = False
         self.reload_requested = False
         self._wakeup_r: socket.socket | None = None
@@ -150,8 +150,8 @@ class Daemon:
         for db in self.dbs.values():
             db.wait(poller)
         poller.fd_wait(self._wakeup_r.fileno(), ovs.poller.POLLIN)
-        if self.retry_at:
-            poller.timer_wait_until(int(self.retry_at * 1000))
+        if self.commit_retry.retry_at > time.monotonic():
+            poller.timer_wait_until(int(self.commit_retry.retry_at * 1000))
         now = time.monotonic()
         rechecks = [concern.recheck_at for concern in self.concerns
                     if concern.recheck_at is not None and concern.recheck_at > now]
@@ -211,9 +211,9 @@ class Daemon:
                 self.health.set(True, "standby: another instance holds the ovn_ic lock")
                 self._notify_ready("standby")
             return
-        if any(db.busy for db in self.dbs.values()) or time.monotonic() < self.retry_at:
+        if (any(db.busy for db in self.dbs.values())
+                or self.commit_retry.waiting(time.monotonic())):
             return
-        self.retry_at = 0.0
         ctx = self._context()
         if not self._update_identity(ctx):
             return
@@ -224,9 +224,7 @@ class Daemon:
             self._converged()
 
     def _context(self) -> Context:
-        tables = {key: {name: table.rows for name, table in db.tables.items()}
-                  for key, db in self.dbs.items()}
-        ctx = Context(config=self.config, tables=tables)
+        ctx = Context(config=self.config, tables=tables_of(self.dbs))
         identity = az_sync.resolve(ctx)
         ctx.az_name, ctx.az = identity.name, identity.row
         self._identity_now = identity
@@ -304,15 +302,13 @@ class Daemon:
             for (key, effect), count in plan.counts().items():
                 counts.setdefault(key, Counter())[plan.concern, effect] += count
         for key, (ops, comments) in split_by_database(plans).items():
-            db = self.dbs[key]
-            txn = build_transaction(db.idl, ops, ["ovn-ic-controller", *comments])
-            db.submit(txn, lambda outcome, error, key=key, counts=counts[key]:
-                      self._committed(key, outcome, error, counts))
+            self.dbs[key].submit(ops, comments, lambda outcome, error, key=key,
+                                 counts=counts[key]: self._committed(key, outcome, error, counts))
 
     def _committed(self, key: str, outcome: str, error: str, counts) -> None:
         self.metrics.transactions.labels(db=key, outcome=outcome).inc()
         if outcome in (Txn.SUCCESS, Txn.UNCHANGED):
-            self.retry_delay = RETRY_MIN_S
+            self.commit_retry.reset()
             for (concern, effect), n in counts.items():
                 self.metrics.rows_changed.labels(concern=concern, op=effect).inc(n)
             return
@@ -321,10 +317,9 @@ class Daemon:
             log.info("txn.not_locked", db=key)
             return
         # Q8: retry soon, but back off so a persistent error is not a hot loop.
-        self.retry_at = time.monotonic() + self.retry_delay
+        delay = self.commit_retry.failed(time.monotonic())
         log.warning("txn.failed", db=key, outcome=outcome, error=error,
-                    retry_in_s=round(self.retry_delay, 2))
-        self.retry_delay = min(self.retry_delay * 2, RETRY_MAX_S)
+                    retry_in_s=round(delay, 2))
 
     def _converged(self) -> None:
         if any(db.busy for db in self.dbs.values()):
