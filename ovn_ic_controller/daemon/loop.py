@@ -1,15 +1,14 @@
 """The daemon: one thread, one ovs Poller loop over the four databases.
 
-Each iteration: process what the servers sent, note which tables changed, and,
-when this instance may write (it holds the ``ovn_ic`` lock on the local SB,
-every database is connected and none has a transaction in flight), recompute
-the concerns whose inputs changed and commit their plans, one transaction per
-database; an incremental concern (route sync) is also told which rows changed.
-After a reconnect, a lost lock or a failed commit every concern is recomputed
-in full (level-triggered).  Signal handlers only record intent; a wakeup fd
-makes the Poller return at once.  With enable-ic=false no concern runs: the
-leave planner (sync/leave.py) withdraws this AZ instead, needing only the local
-NB and SB, and the daemon then stays idle until enable-ic is true again.
+Each iteration: process what the servers sent and tell the scheduler which rows
+changed; then, when this instance may write (it holds the ``ovn_ic`` lock on
+the local SB, every database is connected, none has a transaction in flight and
+no failed one is being backed off from), let the scheduler compute the due
+concerns and the committer write their plans, one transaction per database.
+Signal handlers only record intent; a wakeup fd makes the Poller return at
+once.  With enable-ic=false no concern runs: the leave planner (sync/leave.py)
+withdraws this AZ instead, needing only the local NB and SB, and the daemon
+then stays idle until enable-ic is true again.
 """
 
 from __future__ import annotations
@@ -21,57 +20,52 @@ import os
 import signal
 import socket
 import time
-from collections import Counter
 from collections.abc import Callable
 
-import ovs.db.idl
 import ovs.poller
 import ovs.stream
 
 from .. import logs, sdnotify
-from ..backoff import Backoff
 from ..config import Config, ConfigError
-from ..constants import DATABASE_ORDER, LOCK_NAME
-from ..db.apply import split_by_database
+from ..constants import DATABASE_ORDER, LOCK_NAME, NB, SB
 from ..db.connection import Database, tables_of
-from ..db.plan import Plan
 from ..metrics import Health, Metrics, MetricsServer
 from ..sync import az as az_sync
 from ..sync import build_concerns
 from ..sync.base import Concern, Context, merge_columns
 from ..sync.leave import Leave
+from .committer import Committer
+from .scheduler import Scheduler
+from .status import Status
 
 log = logs.get("daemon")
 
-LEAVING_NEEDS = ("nb", "sb")  # leaving cleans up locally even with the IC databases gone
-Txn = ovs.db.idl.Transaction
-RETRY_MIN_S, RETRY_MAX_S = 0.1, 5.0
+LEAVING_NEEDS = (NB, SB)  # leaving cleans up locally even with the IC databases gone
 
 
 class Daemon:
-    def __init__(self, config: Config, reload_config: Callable[[], Config]) -> None:
+    def __init__(self, config: Config, reload_config: Callable[[], Config], *,
+                 concerns: list[Concern] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``concerns`` (default: all, in ovn-ic order) and ``clock`` are for unit tests."""
         self.config = config
         self.reload_config = reload_config
+        self.clock = clock
         self.metrics = Metrics()
         self.health = Health()
-        self.concerns: list[Concern] = build_concerns()
+        self.concerns: list[Concern] = build_concerns() if concerns is None else concerns
         self.leaving = Leave()
         self.wanted = merge_columns([*self.concerns, self.leaving])
         self.dbs: dict[str, Database] = {}
         self.metrics_server: MetricsServer | None = None
-        self.changed: set[tuple[str, str]] = set()
-        self.dirty: set[str] = {concern.name for concern in self.concerns}
-        # Per incremental concern, the rows changed since its last plan(); None: unknown.
-        self.changed_rows: dict[str, dict[tuple[str, str], set] | None] = {}
-        self._forget_changed_rows()
-        self.active: bool | None = None
-        self.identity: tuple | None = None
-        self.idle_reason: str | None = "starting"
-        self.converged_once = False
-        self.commit_retry = Backoff(RETRY_MIN_S, RETRY_MAX_S)
+        self.scheduler = Scheduler(self.concerns, self.metrics, clock)
+        self.leave_scheduler = Scheduler([self.leaving], self.metrics, clock)
+        self.committer = Committer(self.metrics, self.mark_all_dirty, clock)
+        self.status = Status(self.metrics, self.health)
         self.exiting = False
         self.reload_requested = False
         self._wakeup_r: socket.socket | None = None
+        self._wakeup_w: socket.socket | None = None
 
     # ---------------------------------------------------------------- set-up
     def open_databases(self, only: set[str] | None = None) -> None:
@@ -83,7 +77,7 @@ class Daemon:
                 self.dbs[key].close()
             self.dbs[key] = Database(key, self.config.remotes[key], self.wanted.get(key, {}),
                                      probe_interval=self.config.probe_interval_ms,
-                                     lock=LOCK_NAME if key == "sb" else None)
+                                     lock=LOCK_NAME if key == SB else None)
         self.mark_all_dirty()
 
     def _apply_ssl(self) -> None:
@@ -150,13 +144,13 @@ class Daemon:
         for db in self.dbs.values():
             db.wait(poller)
         poller.fd_wait(self._wakeup_r.fileno(), ovs.poller.POLLIN)
-        if self.commit_retry.retry_at > time.monotonic():
-            poller.timer_wait_until(int(self.commit_retry.retry_at * 1000))
-        now = time.monotonic()
-        rechecks = [concern.recheck_at for concern in self.concerns
-                    if concern.recheck_at is not None and concern.recheck_at > now]
-        if rechecks:
-            poller.timer_wait_until(math.ceil(min(rechecks) * 1000))
+        now = self.clock()
+        wake = [instant for instant in (self.committer.wake_at(now),
+                                        self.scheduler.wake_at(now),
+                                        self.leave_scheduler.wake_at(now))
+                if instant is not None]
+        if wake:
+            poller.timer_wait_until(math.ceil(min(wake) * 1000))
         poller.block()
         try:
             while self._wakeup_r.recv(64):
@@ -174,196 +168,54 @@ class Daemon:
             db = self.dbs[key]
             db.run()
             changed, resynced = db.take_changes()
-            self.changed.update((key, table) for table in changed)
-            self._track_rows(key, changed)
+            self.scheduler.note_changes(key, changed)
+            self.leave_scheduler.note_changes(key, changed)
             if resynced:
                 self.mark_all_dirty()
             self.metrics.db_connected.labels(db=key).set(1 if db.connected else 0)
-        self._track_lock()
+        if self.status.track_lock(self.dbs[SB]):
+            self.mark_all_dirty()
         self._sync()
         self.metrics.iteration_seconds.observe(time.monotonic() - started)
-
-    def _track_lock(self) -> None:
-        sb = self.dbs["sb"]
-        if not sb.synced:
-            return
-        active = sb.has_lock
-        if active != self.active:
-            if active:
-                log.info("lock.acquired", lock=LOCK_NAME, state="active",
-                         message="ovn-ic lock acquired. This instance is now active.")
-                self.mark_all_dirty()
-            elif self.active is not None or sb.is_lock_contended:
-                log.info("lock.lost" if self.active else "lock.standby", lock=LOCK_NAME,
-                         state="standby",
-                         message="This instance is on standby: another holds the ovn_ic lock.")
-            self.active = active
-            self.metrics.lock_held.set(1 if active else 0)
 
     def _sync(self) -> None:
         needed = DATABASE_ORDER if self.config.enable_ic else LEAVING_NEEDS
         waiting = [key for key in needed if not self.dbs[key].connected]
         if waiting:
-            self.health.set(False, "waiting for databases: " + ", ".join(waiting))
+            self.status.waiting_for(waiting)
             return
-        if not self.active:
-            if self.dbs["sb"].is_lock_contended:
-                self.health.set(True, "standby: another instance holds the ovn_ic lock")
-                self._notify_ready("standby")
+        if not self.status.active:
+            self.status.standby(self.dbs[SB])
             return
-        if (any(db.busy for db in self.dbs.values())
-                or self.commit_retry.waiting(time.monotonic())):
+        if any(db.busy for db in self.dbs.values()) or self.committer.waiting():
             return
-        ctx = self._context()
-        if not self._update_identity(ctx):
+        ctx, identity = self._context()
+        if self.status.track_identity(identity):
+            self.mark_all_dirty()
+        if identity.idle_reason == "no-nb-global":
+            self.status.converged(())
             return
-        plans = self._compute(ctx)
+        scheduler = self.scheduler
+        if identity.idle_reason == "ic-disabled":
+            # Leaving: the next step of it (sync/leave.py), on what is reachable.
+            scheduler = self.leave_scheduler
+            ctx = dataclasses.replace(ctx, tables={
+                key: tables for key, tables in ctx.tables.items() if self.dbs[key].connected})
+        plans = scheduler.compute(ctx)
         if plans:
-            self._commit(plans)
-        elif not self.dirty - self._waiting_for_az(ctx):
-            self._converged()
+            self.committer.commit(self.dbs, plans)
+        elif scheduler.settled(ctx):
+            self.status.converged(scheduler.failing)
 
-    def _context(self) -> Context:
+    def _context(self) -> tuple[Context, az_sync.AzIdentity]:
+        """The replicas to compute on, with this AZ as they name it."""
         ctx = Context(config=self.config, tables=tables_of(self.dbs))
         identity = az_sync.resolve(ctx)
-        ctx.az_name, ctx.az = identity.name, identity.row
-        self._identity_now = identity
-        return ctx
-
-    def _update_identity(self, ctx: Context) -> bool:
-        """Track the AZ; everything is recomputed when it changes.  False: stay idle."""
-        identity = self._identity_now
-        key = (identity.name, identity.row.uuid if identity.row is not None else None)
-        if key != self.identity:
-            self.identity = key
-            self.mark_all_dirty()
-        if identity.idle_reason != self.idle_reason:
-            self.idle_reason = identity.idle_reason
-            self.metrics.set_idle_reason(identity.idle_reason)
-            if identity.idle_reason:
-                log.warning("daemon.idle", reason=identity.idle_reason,
-                            message=_IDLE_MESSAGES[identity.idle_reason])
-        if identity.idle_reason == "ic-disabled":
-            self._leave(ctx)
-            return False
-        if identity.idle_reason == "no-nb-global":
-            self.changed.clear()
-            self.dirty.clear()
-            self._forget_changed_rows()
-            self._converged()
-            return False
-        return True
-
-    def _leave(self, ctx: Context) -> None:
-        """enable-ic=false: take the next step of leaving (sync/leave.py), then stay idle."""
-        recompute = bool(self.dirty) or bool(self.leaving.input_tables() & self.changed)
-        self.changed.clear()
-        self.dirty.clear()
-        self._forget_changed_rows()
-        plan = None
-        if recompute:
-            self.metrics.recomputes.labels(concern=self.leaving.name).inc()
-            reachable = {key: tables for key, tables in ctx.tables.items()
-                         if self.dbs[key].connected}
-            plan = self.leaving.plan(dataclasses.replace(ctx, tables=reachable))
-        if plan:
-            self._commit([plan])
-        else:
-            self._converged()
-
-    def _waiting_for_az(self, ctx: Context) -> set[str]:
-        if ctx.az is not None:
-            return set()
-        return {concern.name for concern in self.concerns if concern.needs_az}
-
-    def _compute(self, ctx: Context) -> list[Plan]:
-        now = time.monotonic()
-        for concern in self.concerns:
-            due = concern.recheck_at is not None and concern.recheck_at <= now
-            if due or concern.input_tables() & self.changed:
-                self.dirty.add(concern.name)
-        self.changed.clear()
-        blocked = self._waiting_for_az(ctx)
-        plans = []
-        for concern in self.concerns:
-            if concern.name not in self.dirty or concern.name in blocked:
-                continue
-            self.dirty.discard(concern.name)
-            self.metrics.recomputes.labels(concern=concern.name).inc()
-            plan = concern.plan(self._context_for(concern, ctx))
-            concern.report(self.metrics)
-            if plan:
-                plans.append(plan)
-        return plans
-
-    def _commit(self, plans: list[Plan]) -> None:
-        counts: dict[str, Counter] = {}  # per database: changes per (concern, effect)
-        for plan in plans:
-            for (key, effect), count in plan.counts().items():
-                counts.setdefault(key, Counter())[plan.concern, effect] += count
-        for key, (ops, comments) in split_by_database(plans).items():
-            self.dbs[key].submit(ops, comments, lambda outcome, error, key=key,
-                                 counts=counts[key]: self._committed(key, outcome, error, counts))
-
-    def _committed(self, key: str, outcome: str, error: str, counts) -> None:
-        self.metrics.transactions.labels(db=key, outcome=outcome).inc()
-        if outcome in (Txn.SUCCESS, Txn.UNCHANGED):
-            self.commit_retry.reset()
-            for (concern, effect), n in counts.items():
-                self.metrics.rows_changed.labels(concern=concern, op=effect).inc(n)
-            return
-        self.mark_all_dirty()
-        if outcome == Txn.NOT_LOCKED:
-            log.info("txn.not_locked", db=key)
-            return
-        # Q8: retry soon, but back off so a persistent error is not a hot loop.
-        delay = self.commit_retry.failed(time.monotonic())
-        log.warning("txn.failed", db=key, outcome=outcome, error=error,
-                    retry_in_s=round(delay, 2))
-
-    def _converged(self) -> None:
-        if any(db.busy for db in self.dbs.values()):
-            return
-        self.metrics.last_sync.set_to_current_time()
-        if not self.converged_once:
-            self.converged_once = True
-            log.info("daemon.synced", az=self.identity[0] if self.identity else "",
-                     idle_reason=self.idle_reason)
-        self.health.set(True, "active: in sync" if not self.idle_reason
-                        else f"active, idle: {self.idle_reason}")
-        self._notify_ready("active")
-
-    def _notify_ready(self, state: str) -> None:
-        sdnotify.notify(f"READY=1\nSTATUS={state}")
+        return dataclasses.replace(ctx, az_name=identity.name, az=identity.row), identity
 
     def mark_all_dirty(self) -> None:
-        self.dirty = {concern.name for concern in self.concerns}
-        self._forget_changed_rows()
-
-    # ----------------------------------------------------------- changed rows
-    def _forget_changed_rows(self) -> None:
-        """Stop tracking rows until each incremental concern has recomputed in full."""
-        self.changed_rows = {concern.name: None for concern in self.concerns
-                             if concern.incremental}
-
-    def _track_rows(self, key: str, changed: dict[str, set]) -> None:
-        """Add the rows changed in database ``key`` to what each incremental concern has
-        pending, for the tables it reads."""
-        for concern in self.concerns:
-            pending = self.changed_rows.get(concern.name)
-            if pending is None:
-                continue
-            inputs = concern.input_tables()
-            for table, uuids in changed.items():
-                if (key, table) in inputs:
-                    pending.setdefault((key, table), set()).update(uuids)
-
-    def _context_for(self, concern: Concern, ctx: Context) -> Context:
-        """``ctx`` with, for an incremental concern, the rows changed since its last plan()."""
-        if not concern.incremental:
-            return ctx
-        changed, self.changed_rows[concern.name] = self.changed_rows[concern.name], {}
-        return dataclasses.replace(ctx, changed_rows=changed)
+        self.scheduler.mark_all_dirty()
+        self.leave_scheduler.mark_all_dirty()
 
     # ---------------------------------------------------------------- reload
     def reload(self) -> None:
@@ -384,15 +236,19 @@ class Daemon:
             reconnect = set(DATABASE_ORDER)
         if reconnect:
             self.open_databases(only=reconnect)
-            if "sb" in reconnect:
-                self.active = None
+            if SB in reconnect:
+                self.status.forget_lock()
         if old.metrics_address != new.metrics_address:
-            if self.metrics_server is not None:
-                self.metrics_server.stop()
-                self.metrics_server = None
-            self.start_metrics()
+            self._move_metrics()
         self.mark_all_dirty()
         log.info("config.reloaded", path=new.path, reconnected=sorted(reconnect))
+
+    def _move_metrics(self) -> None:
+        """Serve /metrics on the reloaded configuration's address."""
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+            self.metrics_server = None
+        self.start_metrics()
 
 
 def _tune_gc() -> None:
@@ -405,10 +261,3 @@ def _tune_gc() -> None:
     often (most garbage dies young), and reference counting frees the rest.
     """
     gc.set_threshold(50_000, 20, 100)
-
-
-_IDLE_MESSAGES = {
-    "ic-disabled": "enable-ic is false: leaving the interconnection, then idle",
-    "no-nb-global": "the local NB has no NB_Global row yet (is ovn-northd running?)",
-    "no-az-name": "neither az-name in the configuration nor NB_Global.name is set",
-}
