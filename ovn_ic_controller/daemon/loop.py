@@ -203,7 +203,7 @@ class Daemon:
                 key: tables for key, tables in ctx.tables.items() if self.dbs[key].connected})
         plans = scheduler.compute(ctx)
         if plans:
-            self.committer.commit(self.dbs, plans)
+            self.committer.commit(self.dbs, plans, scheduler.fail)
         elif scheduler.settled(ctx):
             self.status.converged(scheduler.failing)
 

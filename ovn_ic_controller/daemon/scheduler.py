@@ -10,8 +10,9 @@ plan(), handed over once.
 A concern that raises is isolated: the exception is logged with its traceback
 and counted, its plan is dropped whole (none of its ops reach a transaction),
 the other concerns' plans go on to be committed, and that concern alone is
-retried, in full, after a backoff.  A bad row or a bug in one concern thus
-costs that concern, not the process.
+retried, in full, after a backoff.  The committer fails a concern the same way
+when its plan cannot be written.  A bad row or a bug in one concern thus costs
+that concern, not the process.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ class Scheduler:
         # Concern name -> None (recompute in full) or the rows changed since its last
         # plan() (an incremental concern); a concern not in it is up to date.
         self.pending: dict[str, dict[tuple[str, str], set] | None] = {}
-        self.failing: dict[str, Backoff] = {}  # concern name -> when to retry it
+        self.failing: set[str] = set()  # concerns whose last plan raised or was unwritable
+        # When to retry a concern that failed; kept through its first success, which the
+        # committer may yet find unwritable, so that a persistent fault backs off further.
+        self._retries: dict[str, Backoff] = {}
         self.mark_all_dirty()
 
     def mark_all_dirty(self) -> None:
@@ -74,7 +78,7 @@ class Scheduler:
                     or self._backing_off(concern, now)):
                 continue
             changed = self.pending.pop(concern.name)
-            plan = self._plan(concern, dataclasses.replace(ctx, changed_rows=changed), now)
+            plan = self._plan(concern, dataclasses.replace(ctx, changed_rows=changed))
             if plan:
                 plans.append(plan)
         return plans
@@ -88,29 +92,38 @@ class Scheduler:
         """The next instant after ``now`` at which a concern is due without any change."""
         instants = [concern.recheck_at for concern in self.concerns
                     if concern.recheck_at is not None]
-        instants += [retry.retry_at for retry in self.failing.values()]
+        instants += [retry.retry_at for retry in self._retries.values()]
         return min((instant for instant in instants if instant > now), default=None)
 
-    def _plan(self, concern: Concern, ctx: Context, now: float) -> Plan | None:
+    def fail(self, name: str) -> None:
+        """The plan of concern ``name`` raised or cannot be written (called while that
+        exception is handled): count and log it, and retry the concern in full later."""
+        retry = self._retries.setdefault(name, Backoff(CONCERN_RETRY_FIRST_S,
+                                                       CONCERN_RETRY_MAX_S))
+        delay = retry.failed(self.clock())
+        self.failing.add(name)
+        self.pending[name] = None  # what it took in may be half-digested
+        self.metrics.concern_errors.labels(concern=name).inc()
+        log.exception("concern.failed", concern=name, retry_in_s=round(delay, 2),
+                      message="this concern's changes are dropped; the others go on")
+
+    def _plan(self, concern: Concern, ctx: Context) -> Plan | None:
         self.metrics.recomputes.labels(concern=concern.name).inc()
         try:
             plan = concern.plan(ctx)
             concern.report(self.metrics)
         except Exception:
-            retry = self.failing.setdefault(
-                concern.name, Backoff(CONCERN_RETRY_FIRST_S, CONCERN_RETRY_MAX_S))
-            delay = retry.failed(now)
-            self.pending[concern.name] = None  # what it took in may be half-digested
-            self.metrics.concern_errors.labels(concern=concern.name).inc()
-            log.exception("concern.failed", concern=concern.name, retry_in_s=round(delay, 2),
-                          message="this concern's changes are dropped; the others go on")
+            self.fail(concern.name)
             return None
-        if self.failing.pop(concern.name, None) is not None:
+        if concern.name in self.failing:
+            self.failing.discard(concern.name)
             log.info("concern.recovered", concern=concern.name)
+        else:
+            self._retries.pop(concern.name, None)
         return plan
 
     def _backing_off(self, concern: Concern, now: float) -> bool:
-        retry = self.failing.get(concern.name)
+        retry = self._retries.get(concern.name)
         return retry is not None and retry.waiting(now)
 
     @staticmethod

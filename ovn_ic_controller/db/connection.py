@@ -18,7 +18,7 @@ from .. import logs
 from ..backoff import Backoff
 from ..constants import DB_NAMES
 from . import rowcache, schema
-from .apply import build_transaction
+from .apply import Json, build_transaction, ovsdb_operations
 from .fastidl import FastInsertIdl
 from .plan import Op
 
@@ -148,11 +148,16 @@ class Database:
     def busy(self) -> bool:
         return self.txn is not None
 
-    def submit(self, ops: list[Op], comments: list[str],
+    def operations(self, ops: list[Op]) -> list[dict[str, Json]]:
+        """The OVSDB operations carrying ``ops`` out on this replica; raises on an op
+        that cannot be written (a value OVSDB has no type for, an unknown column)."""
+        return ovsdb_operations(self.idl, ops)
+
+    def submit(self, operations: list[dict[str, Json]], comments: list[str],
                done: Callable[[Outcome, str], None]) -> None:
-        """Start committing ``ops`` in one transaction; ``done(outcome, error)`` is called
-        once it resolves."""
-        self.txn = build_transaction(self.idl, ops, [WRITER, *comments])
+        """Start committing ``operations`` in one transaction; ``done(outcome, error)`` is
+        called once it resolves."""
+        self.txn = build_transaction(self.idl, operations, [WRITER, *comments])
         self._txn_done = done
         self._poll_txn()
 

@@ -78,7 +78,8 @@ class Databases:
     def _commit_one(self, key: str, ops: list, comments: list[str]) -> None:
         db = self.dbs[key]
         outcome: list[tuple[str, str]] = []
-        db.submit(ops, comments, lambda status, error: outcome.append((status, error)))
+        db.submit(db.operations(ops), comments,
+                  lambda status, error: outcome.append((status, error)))
         if not self._run_until(lambda: bool(outcome)):
             raise Unreachable(f"the {key} database at {db.remote} did not confirm the "
                               f"transaction within {self.timeout:g} s")

@@ -95,8 +95,17 @@ class FakeDatabase:
     def busy(self) -> bool:
         return self.txn is not None
 
-    def submit(self, ops, comments, done) -> None:
-        self.txn = ops, comments, done
+    def operations(self, ops) -> list:
+        """The ops themselves, to apply; refused, as by the real encoder, when a value is
+        None (OVSDB has no null)."""
+        for op in ops:
+            values = op.value.values() if isinstance(op.value, dict) else [op.value]
+            if op.kind != "delete" and any(value is None for value in values):
+                raise TypeError(f"not an OVSDB atom: None in {op}")
+        return ops
+
+    def submit(self, operations, comments, done) -> None:
+        self.txn = operations, comments, done
 
     def run(self) -> None:
         if self.txn is None:

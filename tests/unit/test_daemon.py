@@ -170,3 +170,25 @@ def test_a_recheck_time_wakes_the_loop_and_recomputes_that_concern():
     world.clock.advance(3)
     world.iterate()
     assert waiting.take_calls() == [None] and other.take_calls() == []
+
+
+def test_a_plan_that_cannot_be_written_is_dropped_whole_and_its_concern_fails():
+    def unwritable(ctx, plan):
+        plan.insert("nb", "Logical_Switch", name="half")  # fine alone, but half of a plan
+        plan.insert("ic_nb", "Transit_Switch", name=None)  # OVSDB has no null
+    broken = Probe("broken", {"sb": columns(Chassis="name")}, planner=unwritable)
+    gateways = mirror("gateways", GATEWAYS, REMOTE)
+    world = World(broken, gateways)
+    world.add(*GATEWAYS, name="gw1")
+    world.iterate(3)
+
+    assert names(world, REMOTE) == ["gw1"]  # the other concern's plan was written
+    assert names(world, SWITCHES) == [] and names(world, TRANSIT) == []  # none of its own
+    assert world.metric("concern_errors_total", concern="broken") == 1
+    assert world.daemon.health.get() == (True, "active, failing: broken")
+
+    # plan() itself succeeds on each retry, yet the delay keeps growing.
+    world.clock.advance(1.0)
+    world.iterate()
+    assert world.metric("concern_errors_total", concern="broken") == 2
+    assert world.daemon.scheduler.wake_at(world.clock.now) == world.clock.now + 2.0
