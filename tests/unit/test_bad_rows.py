@@ -9,9 +9,9 @@ the sync package itself spells (option keys, names, reasons), so that the
 planners' branches are reached.  A bad row may be skipped, warned about and
 counted; it must never make plan() or report() raise (issue 15 point 12): the
 scheduler would contain the exception, but that concern would then sync nothing.
-Nor may a plan make rows that a unique index of the schema forbids: OVSDB would
-refuse that transaction on every retry, and with it every concern's changes to
-that database.
+Nor may a plan be one that cannot be written (the committer would drop it), or
+make rows that a unique index of the schema forbids: OVSDB would refuse that
+transaction on every retry, and with it every concern's changes to that database.
 
 Each world is drawn from a ``random.Random`` seeded by hypothesis: a failure
 names its seed, and runs again from hypothesis' example database.  Drawing the
@@ -36,6 +36,7 @@ from ovs.db.schema import DbSchema
 from testbed import SCHEMA_DIR
 
 import ovn_ic_controller
+from ovn_ic_controller.db.apply import ovsdb_operations, split_by_database
 from ovn_ic_controller.metrics import Metrics
 from ovn_ic_controller.sync import az as az_sync
 from ovn_ic_controller.sync import build_concerns
@@ -289,6 +290,17 @@ def context(tables, **config) -> Context:
     return dataclasses.replace(ctx, az_name=identity.name, az=identity.row)
 
 
+def idl(tables, db: str):
+    """A stand-in for ``db``'s IDL as the daemon registers it, over ``tables``' rows."""
+    schema = SCHEMAS[db]
+    return types.SimpleNamespace(tables={
+        table: types.SimpleNamespace(
+            columns={name: schema.tables[table].columns[name]
+                     for name in WANTED[db][table] if name in schema.tables[table].columns},
+            is_root=schema.tables[table].is_root, rows={row.uuid: row for row in rows})
+        for table, rows in tables[db].items()})
+
+
 def run_twice(rng: random.Random, concerns, **config) -> None:
     """Plan as the daemon would and apply what the fake can apply; corrupt a few more
     rows, and plan again, an incremental concern being told which rows changed."""
@@ -309,6 +321,8 @@ def run_twice(rng: random.Random, concerns, **config) -> None:
             plan = concern.plan(dataclasses.replace(
                 ctx, changed_rows=noticed if incremental else None))
             concern.report(metrics)
+            for db, (ops, _comments) in split_by_database([plan]).items():
+                ovsdb_operations(idl(replica.tables, db), ops)  # what the committer builds
             touched = {(op.db, op.table) for op in plan.ops}
             for key in touched:
                 noticed.setdefault(key, set()).update(row.uuid for row in replica.rows(*key))
