@@ -76,6 +76,10 @@ class Metrics:
         self.recomputes = Counter(PREFIX + "recomputes",
                                   "Times a sync concern recomputed its plan.", ["concern"],
                                   registry=reg)
+        self.concern_errors = Counter(PREFIX + "concern_errors",
+                                      "Times a sync concern raised instead of planning; its "
+                                      "changes were dropped and it is retried alone.",
+                                      ["concern"], registry=reg)
         self.gateway_problems = Gauge(PREFIX + "gateway_problems",
                                       "1 per gateway problem the operator should fix: a gw-nodes "
                                       "entry with no chassis (no-such-chassis), a gateway without "

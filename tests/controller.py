@@ -24,8 +24,11 @@ class Controller:
 
     started: list[Controller] = []  # stopped after each test by conftest, even on failure
 
-    def __init__(self, testbed, az, *, name=None, log_level="debug", env=None, **settings):
+    def __init__(self, testbed, az, *, name=None, log_level="debug", env=None, command=None,
+                 **settings):
         self.testbed, self.az = testbed, az
+        # What starts the daemon, before its arguments; a test may wrap it.
+        self.command = command or [sys.executable, "-m", "ovn_ic_controller"]
         self.label = name or f"ctl-{az.name}"
         self.log_level = log_level
         self.extra_env = dict(env or {})  # e.g. NOTIFY_SOCKET for the sd_notify test
@@ -57,7 +60,7 @@ class Controller:
         env.update(self.extra_env)
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ovn_ic_controller", "--config", str(self.config_path),
+            [*self.command, "--config", str(self.config_path),
              "--log-level", self.log_level, "--log-format", "json", "run"],
             stdout=self._log, stderr=subprocess.STDOUT, env=env)
         Controller.started.append(self)

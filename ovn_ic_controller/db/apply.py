@@ -178,13 +178,17 @@ class _Transaction(ovs.db.idl.Transaction):
         return status
 
 
-def build_transaction(idl: ovs.db.idl.Idl, ops: list[Op],
+def build_transaction(idl: ovs.db.idl.Idl, operations: list[dict[str, Json]],
                       comments: list[str]) -> ovs.db.idl.Transaction:
-    """A transaction carrying ``ops`` (of one database), ready to commit."""
+    """A transaction carrying ``operations`` (from ovsdb_operations), ready to commit.
+
+    The operations are built first, apart: building them is where a bad plan fails,
+    and a Transaction, once created, must be committed or aborted.
+    """
     txn = _Transaction(idl)
     for text in comments:
         txn.add_comment(text)
-    for operation in ovsdb_operations(idl, ops):
+    for operation in operations:
         txn.add_op(operation)
     return txn
 

@@ -9,21 +9,25 @@ for, like a database that goes away later (the IDL then reconnects by itself).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import ovs.db.idl
 import ovs.poller
 import ovs.stream
-import tenacity
 
 from .. import logs
+from ..backoff import Backoff
 from ..constants import DB_NAMES
 from . import ovs_compat, rowcache, schema
+from .apply import Json, build_transaction, ovsdb_operations
 from .ovs_compat.fastidl import FastInsertIdl
+from .plan import Op
 
 log = logs.get("db")
 
 Outcome = str  # one of ovs.db.idl.Transaction's status strings
+#: The first comment of every transaction: who wrote it, for ovsdb-tool show-log.
+WRITER = "ovn-ic-controller"
 
 
 def apply_ssl(private_key: str, certificate: str, ca_cert: str) -> None:
@@ -71,9 +75,7 @@ class Database:
         self.idl: TrackingIdl | None = None
         self.txn: ovs.db.idl.Transaction | None = None
         self._txn_done: Callable[[Outcome, str], None] | None = None
-        self._attempt = 0
-        self._next_attempt = 0.0
-        self._backoff = tenacity.wait_exponential(multiplier=0.5, min=0.5, max=8)
+        self._fetch_retry = Backoff(0.5, 8.0)  # fetching the schema
         self._last_problem = ""
 
     # ------------------------------------------------------------ connection
@@ -111,7 +113,7 @@ class Database:
 
     def wait(self, poller: ovs.poller.Poller) -> None:
         if self.idl is None:
-            poller.timer_wait_until(int(self._next_attempt * 1000))
+            poller.timer_wait_until(int(self._fetch_retry.retry_at * 1000))
             return
         self.idl.wait(poller)
         if self.txn is not None:
@@ -135,14 +137,12 @@ class Database:
 
     def _try_connect(self) -> None:
         now = time.monotonic()
-        if now < self._next_attempt:
+        if self._fetch_retry.waiting(now):
             return
         try:
             schema_json = schema.fetch_schema(self.remote, self.db_name)
         except (schema.SchemaUnavailable, OSError) as exc:
-            self._attempt += 1
-            delay = self._backoff(_RetryState(self._attempt))
-            self._next_attempt = now + delay
+            delay = self._fetch_retry.failed(now)
             if str(exc) != self._last_problem:
                 log.warning("db.unreachable", db=self.key, remote=self.remote,
                             problem=str(exc), retry_in_s=round(delay, 1))
@@ -153,7 +153,8 @@ class Database:
         self.idl = idl_class(self.remote, helper, probe_interval=self.probe_interval)
         if self.lock:
             self.idl.set_lock(self.lock)
-        self._attempt, self._last_problem = 0, ""
+        self._fetch_retry.reset()
+        self._last_problem = ""
         log.info("db.schema_loaded", db=self.key, remote=self.remote,
                  version=schema_json.get("version"), idl=idl_class.__name__)
 
@@ -162,14 +163,17 @@ class Database:
     def busy(self) -> bool:
         return self.txn is not None
 
-    def begin(self) -> ovs.db.idl.Transaction:
-        assert self.idl is not None and self.txn is None
-        return ovs.db.idl.Transaction(self.idl)
+    def operations(self, ops: list[Op]) -> list[dict[str, Json]]:
+        """The OVSDB operations carrying ``ops`` out on this replica; raises on an op
+        that cannot be written (a value OVSDB has no type for, an unknown column)."""
+        return ovsdb_operations(self.idl, ops)
 
-    def submit(self, txn: ovs.db.idl.Transaction,
+    def submit(self, operations: list[dict[str, Json]], comments: list[str],
                done: Callable[[Outcome, str], None]) -> None:
-        """Start committing ``txn``; ``done(outcome, error)`` is called once it resolves."""
-        self.txn, self._txn_done = txn, done
+        """Start committing ``operations`` in one transaction; ``done(outcome, error)`` is
+        called once it resolves."""
+        self.txn = build_transaction(self.idl, operations, [WRITER, *comments])
+        self._txn_done = done
         self._poll_txn()
 
     def _poll_txn(self) -> None:
@@ -181,8 +185,7 @@ class Database:
         done(status, error)
 
 
-class _RetryState:
-    """The minimum of tenacity's RetryCallState that its wait strategies read."""
-
-    def __init__(self, attempt_number: int) -> None:
-        self.attempt_number = attempt_number
+def tables_of(dbs: Mapping[str, Database]) -> dict:
+    """db key → table name → {uuid: row}: the replicas as a sync Context reads them."""
+    return {key: {name: table.rows for name, table in db.tables.items()}
+            for key, db in dbs.items()}

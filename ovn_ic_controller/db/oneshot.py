@@ -13,8 +13,8 @@ from collections.abc import Callable
 import ovs.db.idl
 import ovs.poller
 
-from .apply import build_transaction, split_by_database
-from .connection import Database
+from .apply import split_by_database
+from .connection import Database, tables_of
 from .plan import Plan
 
 Txn = ovs.db.idl.Transaction
@@ -68,18 +68,17 @@ class Databases:
 
     def tables(self) -> dict:
         """db key → table name → {uuid: row}, as a sync Context reads them."""
-        return {key: {name: table.rows for name, table in db.tables.items()}
-                for key, db in self.dbs.items()}
+        return tables_of(self.dbs)
 
     def commit(self, plan: Plan) -> None:
         """Commit ``plan``, one transaction per database in turn; raise CommitFailed."""
         for key, (ops, comments) in split_by_database([plan]).items():
-            self._commit_one(key, ops, ["ovn-ic-controller", *comments])
+            self._commit_one(key, ops, comments)
 
     def _commit_one(self, key: str, ops: list, comments: list[str]) -> None:
         db = self.dbs[key]
         outcome: list[tuple[str, str]] = []
-        db.submit(build_transaction(db.idl, ops, comments),
+        db.submit(db.operations(ops), comments,
                   lambda status, error: outcome.append((status, error)))
         if not self._run_until(lambda: bool(outcome)):
             raise Unreachable(f"the {key} database at {db.remote} did not confirm the "

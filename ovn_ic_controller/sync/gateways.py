@@ -194,15 +194,17 @@ class Gateways(Concern):
 
 def usable_tunnels(owner: str, encaps: Iterable[Any], taken: dict[tuple[str, str], str],
                    problems: GatewayProblems) -> list[Tunnel]:
-    """The encaps of ``owner`` that a tunnel can use and no other chassis holds."""
+    """The encaps of ``owner`` that a tunnel can use and no other chassis holds; those
+    are added to ``taken``, so that of two owners sharing an endpoint (as two Gateway
+    rows referring to one Encap row do) only the first gets it."""
     tunnels = []
     for encap in encaps:
         tunnel = Tunnel.of(encap)
         defect = tunnel.defect()
-        holder = taken.get(tunnel.endpoint)
+        holder = taken.setdefault(tunnel.endpoint, owner) if defect is None else None
         if defect is not None:
             problems[owner, "bad-encap"] = f"encap of {owner!r} skipped: {defect}"
-        elif holder is not None and holder != owner:
+        elif holder != owner:
             problems[owner, "encap-conflict"] = (
                 f"encap {tunnel.type} {tunnel.ip} of {owner!r} skipped: chassis {holder!r} "
                 f"uses the same endpoint")

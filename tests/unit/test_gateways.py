@@ -165,6 +165,30 @@ def test_remote_encap_equal_to_a_local_one_is_not_mirrored():
     assert set(concern.problems) == {("gw2", "encap-conflict")}
 
 
+def test_peer_gateways_sharing_an_encap_row_mirror_it_once():
+    """Two Gateway rows may refer to one Encap row (a peer's doing): mirroring it for both
+    would give the SB two Encaps with one (type, ip), a transaction refused forever."""
+    shared = encap(ip="10.0.0.9")
+    first, second = gateway("gw2", shared), gateway("gw3", shared, az=row(name="az3"))
+    second.encaps = first.encaps  # the very same row
+    concern = Gateways()
+    state = converge(concern, tables([], [first, second]))
+    assert summary(state["sb"]["Chassis"]) == {"gw2": ("gw2host", [("geneve", "10.0.0.9", ())])}
+    assert set(concern.problems) == {("gw3", "encap-conflict")}
+
+
+def test_local_gateways_sharing_an_encap_row_export_it_once():
+    shared = encap(ip="192.168.7.7")
+    first = chassis("gw1", shared, **{"is-interconn": "true"})
+    second = chassis("gw2", **{"is-interconn": "true"})
+    second.encaps = first.encaps
+    concern = Gateways()
+    state = converge(concern, tables([first, second]))
+    assert summary(state["ic_sb"]["Gateway"]) == {
+        "gw1": ("gw1host", [("geneve", "192.168.7.7", ())])}
+    assert set(concern.problems) == {("gw2", "encap-conflict")}
+
+
 def test_name_clashes_with_another_az_are_skipped_both_ways():
     local = chassis("gw1", encap(), **{"is-interconn": "true"})
     theirs = gateway("gw1", encap(ip="192.168.5.5"))
