@@ -1,7 +1,8 @@
 """The ``ovn-ic-controller`` command line: parse, load the configuration, dispatch.
 
 Exit codes: 0 success, 1 runtime error (e.g. a database unreachable in time),
-2 usage error or refusal, 78 (EX_CONFIG) configuration error.
+2 usage error or refusal, 78 (EX_CONFIG) configuration error, including a
+metrics-address that ``run`` cannot listen on.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class _HelpFormatter(argparse.HelpFormatter):
     def _split_lines(self, text: str, width: int) -> list[str]:
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -54,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "deployment to the IC Northbound/Southbound databases, interoperating "
                     "with OVN's ovn-ic.",
         epilog="Exit codes: 0 success, 1 runtime error (e.g. a database unreachable in "
-               "time), 2 usage error or refusal, 78 configuration error.")
+               "time), 2 usage error or refusal, 78 configuration error (the file, or a "
+               "metrics-address that cannot be listened on).")
     parser.add_argument("--config", default=config.DEFAULT_PATH, metavar="PATH",
                         help="configuration file (default: %(default)s)")
     parser.add_argument("--log-level", default=None, choices=logs.LEVELS,
@@ -91,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_shot(commands, name: str, description: str, summary: str) -> argparse.ArgumentParser:
-    command = commands.add_parser(name, help=summary, description=description)
+    command = commands.add_parser(name, help=summary, description=description,
+                                  formatter_class=_HelpFormatter)
     command.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                          help="give up if a database does not answer within this time "
                               "(default: %(default)g)")
@@ -119,20 +126,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load(args.config)
     except config.ConfigError as exc:
-        print(f"ovn-ic-controller: configuration error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _config_error(exc)
     if command == "check-config":
         sys.stdout.write(settings.render())
         return 0
-    from .db import fastjson, utf8stream
-    fastjson.install()  # the ovs library's pure-Python JSON parser dominates large loads
-    utf8stream.install()  # ovs drops a character split across two reads, and the connection
     if command == "run":
         logs.setup(args.log_level or "info", args.log_format)
-        from .daemon import Daemon  # imported late: check-config needs no OVSDB machinery
-        return Daemon(settings, reload_config=lambda: config.load(args.config)).run()
-    logs.setup(args.log_level or "warning", args.log_format, stream=sys.stderr)
+    else:
+        logs.setup(args.log_level or "warning", args.log_format, stream=sys.stderr)
+    from .db import ovs_compat  # imported late: check-config needs no OVSDB machinery
+    ovs_compat.install()  # ovs's JSON parsing and IDL inserts dominate large loads
+    if command == "run":
+        from .daemon import Daemon
+        try:
+            return Daemon(settings, reload_config=lambda: config.load(args.config)).run()
+        except config.ConfigError as exc:  # found at start: metrics-address cannot be listened on
+            return _config_error(exc)
     return _run_one_shot(command, args, settings)
+
+
+def _config_error(exc: config.ConfigError) -> int:
+    print(f"ovn-ic-controller: configuration error: {exc}", file=sys.stderr)
+    return exc.exit_code
 
 
 def _run_one_shot(command: str, args: argparse.Namespace, settings: config.Config) -> int:

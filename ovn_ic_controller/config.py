@@ -1,24 +1,34 @@
 """controller.conf: one typed table of options, parsed and validated in one place.
 
 Keys are named as Kube-OVN's ``ovn-ic-config`` ConfigMap where one exists, so a
-ConfigMap can be turned into this file key for key.  Every error names the file,
-the key, the value and what was expected, and maps to exit code 78 (EX_CONFIG).
+ConfigMap can be turned into this file key for key.  Every error is one line
+naming the file, the line or the key, the value (quoted: control characters
+escaped, cut when long) and what was expected, and maps to exit code 78
+(EX_CONFIG); a file that is not UTF-8 text is one such error, never a traceback.
 """
 
 from __future__ import annotations
 
+import codecs
 import configparser
 import dataclasses
 import difflib
 import ipaddress
+import os
 import re
+import stat
 import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from .logs import QUOTE_LIMIT, printable, quote
+
 DEFAULT_PATH = "/etc/ovn-ic/controller.conf"
 SECTION = "controller"
 EX_CONFIG = 78
+MAX_FILE_BYTES = 16 << 20
+INI_ERROR_LIMIT = 400  # configparser's message, which quotes the offending line
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
 
 class ConfigError(Exception):
@@ -227,7 +237,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("ssl-certificate", parse_path, "", "Certificate for ssl: remotes."),
     Option("ssl-ca-cert", parse_path, "", "CA certificate for ssl: remotes."),
     Option("metrics-address", parse_listen_address, "127.0.0.1:9476",
-           "Where /metrics, /healthz and /readyz are served (HOST:PORT; port 0 disables)."),
+           "Where /metrics, /healthz and /readyz are served (HOST:PORT; port 0 disables). "
+           "One that cannot be listened on stops the start (exit 78) and refuses a reload."),
     Option("probe-interval-ms", parse_probe_interval, "",
            "Inactivity probe for tcp/ssl remotes in ms (0: off; empty: the OVS default, 5000)."),
 )
@@ -283,12 +294,15 @@ class Config:
         return any(part.startswith("ssl:")
                    for remote in self.remotes.values() for part in remote.split(","))
 
+    def text(self, key: str) -> str:
+        """The value of ``key`` as written in a file."""
+        return _format_value(getattr(self, _attr(key)))
+
     def render(self) -> str:
         """The effective configuration as a controller.conf (what check-config prints)."""
         lines = [f"# effective configuration from {self.path}", f"[{SECTION}]"]
         for option in OPTIONS:
-            value = _format_value(getattr(self, _attr(option.key)))
-            lines.append(f"{option.key} = {value}".rstrip())
+            lines.append(f"{option.key} = {self.text(option.key)}".rstrip())
         lines.append(f"# ic-nb-db in effect: {self.ic_nb_remote}")
         lines.append(f"# ic-sb-db in effect: {self.ic_sb_remote}")
         return "\n".join(lines) + "\n"
@@ -320,23 +334,66 @@ def _format_value(value: Any) -> str:
 
 def load(path: str) -> Config:
     """Read and validate ``path``; raise ConfigError with a one-line explanation."""
+    text = _read_text(path)
     parser = configparser.ConfigParser(interpolation=None, default_section="__none__")
     parser.optionxform = str  # keys are case-sensitive, as documented
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
+        parser.read_string(text, source=path)
+    except configparser.Error as exc:
+        message = printable(" ".join(str(exc).split()), INI_ERROR_LIMIT)
+        raise ConfigError(f"{path}: not a valid INI file: {message}") from None
+    extra = [name for name in parser.sections() if name != SECTION]
+    if extra:
+        raise ConfigError(f"{path}: unknown section [{printable(extra[0], QUOTE_LIMIT)}]; "
+                          f"only [{SECTION}] is read")
+    raw = dict(parser.items(SECTION)) if parser.has_section(SECTION) else {}
+    return from_mapping(raw, path)
+
+
+def _read_text(path: str) -> str:
+    """The file as text, lines ending in \\n.  Only a regular file of UTF-8 text (a BOM
+    allowed) without control characters but tab is read: whatever else it is, the error
+    says so in one line, and neither a FIFO nor a device can block or flood a reload."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (refused below).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found (pass --config PATH)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except configparser.Error as exc:
-        message = str(exc).replace("\n", " ")
-        raise ConfigError(f"{path}: not a valid INI file: {message}") from None
-    extra = [name for name in parser.sections() if name != SECTION]
-    if extra:
-        raise ConfigError(f"{path}: unknown section [{extra[0]}]; only [{SECTION}] is read")
-    raw = dict(parser.items(SECTION)) if parser.has_section(SECTION) else {}
-    return from_mapping(raw, path)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise ConfigError(f"{path}: cannot read: {kind}")
+        with open(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB: "
+                          f"not a configuration file")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigError(f"{path}: not UTF-8 text: it starts with a UTF-16 byte-order mark "
+                          f"(save it as UTF-8)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        offset = len(data) - len(exc.object) + exc.start  # exc counts from after a BOM
+        line = data.count(b"\n", 0, offset) + 1
+        raise ConfigError(f"{path}: not UTF-8 text: byte 0x{data[offset]:02x} at offset "
+                          f"{offset} (line {line}) (save it as UTF-8)") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    control = _CONTROL.search(text)
+    if control:
+        start = control.start()
+        line = text.count("\n", 0, start) + 1
+        column = start - text.rfind("\n", 0, start)
+        raise ConfigError(f"{path}: line {line}, column {column}: control character "
+                          f"{quote(control.group())}; only tab and newline may appear")
+    return text
 
 
 def from_mapping(raw: dict[str, str], path: str = "<config>") -> Config:
@@ -344,16 +401,18 @@ def from_mapping(raw: dict[str, str], path: str = "<config>") -> Config:
     values: dict[str, Any] = {}
     for key in raw:
         if key not in OPTIONS_BY_KEY:
-            close = difflib.get_close_matches(key, OPTIONS_BY_KEY, n=1)
+            # A long key is no typo; and difflib would take seconds over a huge one.
+            close = difflib.get_close_matches(key, OPTIONS_BY_KEY, n=1) if len(key) < 64 else []
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{path}: unknown key '{key}' = '{raw[key]}': expected a key "
-                              f"listed by 'ovn-ic-controller sample-config'{hint}")
+            raise ConfigError(f"{path}: unknown key {quote(key)} = {quote(raw[key])}: expected "
+                              f"a key listed by 'ovn-ic-controller sample-config'{hint}")
     for option in OPTIONS:
         text = raw.get(option.key, option.default)
         try:
             values[_attr(option.key)] = option.parse(text)
         except ValueError as exc:
-            raise ConfigError(f"{path}: key '{option.key}' = '{text}': expected {exc}") from None
+            raise ConfigError(f"{path}: key '{option.key}' = {quote(text)}: "
+                              f"expected {exc}") from None
     config = Config(path=path, **values)
     _check_consistency(config)
     return config

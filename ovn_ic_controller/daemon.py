@@ -94,12 +94,9 @@ class Daemon:
             ovs.stream.Stream.ssl_set_ca_cert_file(self.config.ssl_ca_cert)
 
     def start_metrics(self) -> None:
-        host, port = self.config.metrics_address
-        if port == 0:
-            return
-        self.metrics_server = MetricsServer((host, port), self.metrics, self.health)
-        self.metrics_server.start()
-        log.info("metrics.listening", address=f"{host}:{self.metrics_server.port}")
+        """ConfigError (exit 78) when metrics-address cannot be listened on."""
+        self.metrics_server = MetricsServer(self.metrics, self.health)
+        self.metrics_server.serve(self.config)
 
     def install_signals(self) -> None:
         reader, writer = socket.socketpair()
@@ -375,6 +372,7 @@ class Daemon:
         """SIGHUP: adopt a valid new file with the smallest change; keep the old otherwise."""
         try:
             new = self.reload_config()
+            self.metrics_server.serve(new)  # moves only when it can: else refused, as a whole
         except ConfigError as exc:
             self.metrics.config_reloads.labels(outcome="rejected").inc()
             log.error("config.reload_rejected", error=str(exc),
@@ -391,11 +389,6 @@ class Daemon:
             self.open_databases(only=reconnect)
             if "sb" in reconnect:
                 self.active = None
-        if old.metrics_address != new.metrics_address:
-            if self.metrics_server is not None:
-                self.metrics_server.stop()
-                self.metrics_server = None
-            self.start_metrics()
         self.mark_all_dirty()
         log.info("config.reloaded", path=new.path, reconnected=sorted(reconnect))
 

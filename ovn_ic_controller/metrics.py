@@ -7,6 +7,8 @@ touches OVSDB state.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,8 +17,13 @@ import ovs.version
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
-from . import __version__
+from . import __version__, logs
+from .config import Config, ConfigError
 from .constants import DATABASE_ORDER
+from .db import ovs_compat
+from .logs import quote
+
+log = logs.get("metrics")
 
 PREFIX = "ovn_ic_controller_"
 
@@ -27,9 +34,18 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         reg = self.registry
-        self.build_info = Info(PREFIX + "build", "Version of the daemon and of the ovs library.",
-                               registry=reg)
-        self.build_info.info({"version": __version__, "ovs_version": ovs.version.VERSION})
+        self.build_info = Info(PREFIX + "build", "Version of the daemon and of the ovs library, "
+                               "and the state of each ovs_compat fast path.", registry=reg)
+        compat = ovs_compat.status()
+        self.build_info.info({"version": __version__, "ovs_version": ovs.version.VERSION,
+                              **compat.paths()})
+        self.fast_idl = Gauge(PREFIX + "fast_idl",
+                              "1 for the state of the fast IDL inserts (db/ovs_compat): active, "
+                              "or fallback to the ovs library's own Idl (off: not checked).",
+                              ["state"],
+                              registry=reg)
+        for state in ovs_compat.STATES:
+            self.fast_idl.labels(state=state).set(1 if state == compat.fast_idl else 0)
         self.db_connected = Gauge(PREFIX + "db_connected",
                                   "1 while the connection to the database is up.", ["db"],
                                   registry=reg)
@@ -108,9 +124,9 @@ class Health:
 
 
 class MetricsServer:
-    """Serves /metrics, /healthz and /readyz on a background thread."""
+    """Serves /metrics, /healthz and /readyz on a background thread, at one address at a time."""
 
-    def __init__(self, address: tuple[str, int], metrics: Metrics, health: Health) -> None:
+    def __init__(self, metrics: Metrics, health: Health) -> None:
         registry, health_ref = metrics.registry, health
 
         class Handler(BaseHTTPRequestHandler):
@@ -137,25 +153,74 @@ class MetricsServer:
             def log_message(self, *_args) -> None:
                 """Scrapes are frequent; keep them out of the daemon's log."""
 
-        host, port = address
-        server_class = ThreadingHTTPServer
-        if ":" in host:
-            class V6Server(ThreadingHTTPServer):
-                address_family = socket.AF_INET6
-            server_class = V6Server
-        self.server = server_class((host, port), Handler)
-        self.server.daemon_threads = True
-        # A short poll interval keeps shutdown (SIGTERM) well under a second.
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.1,),
-                                       name="metrics-http", daemon=True)
+        self.handler = Handler
+        self.address: tuple[str, int] | None = None
+        self.server: ThreadingHTTPServer | None = None
 
     @property
     def port(self) -> int:
-        return self.server.server_address[1]
+        return self.server.server_address[1] if self.server is not None else 0
 
-    def start(self) -> None:
-        self.thread.start()
+    def serve(self, config: Config) -> None:
+        """Serve at ``config``'s metrics-address (port 0: nowhere) instead of the current one.
+
+        The new socket is bound before the old one is closed: if it cannot be (the port in
+        use, an address not on this host), ConfigError names the key and the old one keeps
+        serving.  Only a move to another host on the same port must close the old socket
+        first; should the new one fail then, the old address is taken again.
+        """
+        address = config.metrics_address
+        if address == self.address:
+            return
+        old = self.address
+        try:
+            server = self._bind(address)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or old is None or old[1] != address[1]:
+                raise _cannot_listen(config, exc) from None
+            self.stop()
+            try:
+                server = self._bind(address)
+            except OSError as again:
+                with contextlib.suppress(OSError):  # free a moment ago: only a race takes it
+                    self._start(self._bind(old), old)
+                raise _cannot_listen(config, again) from None
+        self.stop()
+        self._start(server, address)
+
+    def _bind(self, address: tuple[str, int]) -> ThreadingHTTPServer | None:
+        host, port = address
+        if port == 0:
+            return None
+        server_class = _V6Server if ":" in host else ThreadingHTTPServer
+        return server_class((host, port), self.handler)
+
+    def _start(self, server: ThreadingHTTPServer | None, address: tuple[str, int]) -> None:
+        self.server, self.address = server, address
+        if server is None:
+            return
+        server.daemon_threads = True
+        # A short poll interval keeps shutdown (SIGTERM) well under a second.
+        threading.Thread(target=server.serve_forever, args=(0.1,), name="metrics-http",
+                         daemon=True).start()
+        log.info("metrics.listening", address=f"{address[0]}:{self.port}")
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        self.server, self.address = None, None
+
+
+class _V6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+_HINTS = {errno.EADDRINUSE: " (another process listens there)",
+          errno.EADDRNOTAVAIL: " (not an address of this host)"}
+
+
+def _cannot_listen(config: Config, exc: OSError) -> ConfigError:
+    key = "metrics-address"
+    return ConfigError(f"{config.path}: key '{key}' = {quote(config.text(key))}: cannot "
+                       f"listen there: {exc.strerror}{_HINTS.get(exc.errno, '')}")

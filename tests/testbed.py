@@ -14,6 +14,15 @@ Layout under the work directory (short paths keep unix sockets readable)::
     az<i>/northd.{ctl,pid,log}                ovn-northd
     az<i>/ic.{ctl,pid,log}                    reference ovn-ic (on demand)
 
+By default the OVN release installed on the host runs (Debian bookworm's
+23.03).  ``Testbed(workdir, release="26.03")`` runs a newer one instead, every
+daemon and tool from that release's Debian chroot (built and cached by
+scripts/build-release-chroot.sh), with databases created from its schemas.
+Each command runs in a private mount namespace in which the work directory is
+bind-mounted at the same path inside the chroot, so the unix sockets have the
+same paths for host clients (our daemon) and the mounts vanish with the last
+process using them: a crashed test leaves no mount behind.
+
 Every daemon is started detached with an explicit pidfile, log file and
 unixctl socket, and every subprocess gets ``OVS_*DIR``/``OVN_*DIR`` pointing at
 the work directory, so nothing is written to system paths such as /var/run
@@ -33,6 +42,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -42,6 +52,26 @@ import time
 from pathlib import Path
 
 SCHEMA_DIR = Path(os.environ.get("OVN_SCHEMA_DIR", "/usr/share/ovn"))
+#: Where a release chroot has its schemas (as its own tools see them).
+CHROOT_SCHEMA_DIR = Path("/usr/share/ovn")
+
+#: The OVN release installed on the host, which a Testbed runs by default.
+HOST_RELEASE = "23.03"
+#: Newer releases, each run from its own Debian chroot.
+NEWER_RELEASES = ("25.03", "26.03", "26.09")
+RELEASES = (HOST_RELEASE, *NEWER_RELEASES)
+
+_BUILD_CHROOT = Path(__file__).resolve().parent.parent / "scripts" / "build-release-chroot.sh"
+#: Seconds the first build of one release chroot may take (about 30 s on a 2-core machine).
+BUILD_TIMEOUT = 900.0
+
+# sh -c script: run "$@" chrooted into $1 with /proc and the work dir $2 (same path inside)
+# mounted.  Run under `unshare --mount`, so the mounts are private and die with the command
+# (or with the daemon it starts).
+_IN_CHROOT = (
+    'root=$1 dir=$2; shift 2; mkdir -p "$root$dir"; mount -t proc proc "$root/proc"; '
+    'mount --bind "$dir" "$root$dir"; exec chroot "$root" "$@"'
+)
 
 #: Seconds to wait for a daemon to answer after it was started.
 READY_TIMEOUT = 10.0
@@ -117,12 +147,13 @@ def isolated_env(workdir) -> dict:
     return env
 
 
-def _run(argv, env, timeout=COMMAND_TIMEOUT) -> str:
-    """Run ``argv``; return its stripped stdout or raise CommandError."""
+def _run(argv, env, timeout=COMMAND_TIMEOUT, prefix=()) -> str:
+    """Run ``prefix + argv``; return its stripped stdout or raise CommandError (naming ``argv``)."""
     argv = [str(a) for a in argv]
     try:
         proc = subprocess.run(
-            argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            [str(a) for a in prefix] + argv, env=env, capture_output=True, text=True,
+            timeout=timeout, check=False,
         )
     except FileNotFoundError:
         raise TestbedError(f"{argv[0]} not found in PATH ({_INSTALL_HINT})") from None
@@ -141,6 +172,25 @@ def _running(pid) -> bool:
         return False
     # The state follows the parenthesised command name, which may contain spaces.
     return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+@functools.cache
+def release_root(release) -> Path:
+    """The chroot of a newer ``release``, built on first use (the script caches it).
+
+    Raises TestbedError, with the script's complaint, when it cannot be built
+    (e.g. not root, or no Debian mirror).
+    """
+    try:
+        proc = subprocess.run([str(_BUILD_CHROOT), release], capture_output=True, text=True,
+                              timeout=BUILD_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TestbedError(f"cannot build the OVN {release} chroot: {exc}") from None
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise TestbedError(f"cannot build the OVN {release} chroot "
+                           f"({_BUILD_CHROOT.name} exited {proc.returncode}):\n{tail}")
+    return Path(proc.stdout.split()[-1])
 
 
 class _Daemon:
@@ -205,7 +255,7 @@ class _Daemon:
             *args,
         ]
         try:
-            _run(argv, self.testbed.env, timeout=READY_TIMEOUT)
+            self.testbed.run(*argv, timeout=READY_TIMEOUT)
         except CommandError as exc:
             raise self._fail("failed to start", f": {exc}") from None
 
@@ -239,7 +289,7 @@ class _OvsdbServer(_Daemon):
     def __init__(self, testbed, directory, stem, label, *, db_name, schema):
         super().__init__(testbed, directory, stem, label)
         self.db_name = db_name
-        self.schema = SCHEMA_DIR / schema
+        self.schema = testbed.schema_dir / schema
         self.db_file = directory / f"{stem}.db"
         self.sock = directory / f"{stem}.sock"
         self.remote = f"unix:{self.sock}"
@@ -451,16 +501,29 @@ class Testbed:
     Usable as a context manager; :meth:`stop` is idempotent and safe after a
     partial start.  ``env`` is the isolated environment used for every
     subprocess; pass it to other daemons started against the testbed.
+    ``release`` (one of RELEASES) is the OVN release whose daemons and tools
+    run; a newer one's chroot is built first if need be.
     """
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, workdir, n_azs=2, northd=True, ic_cluster=0):
+    def __init__(self, workdir, n_azs=2, northd=True, ic_cluster=0, release=HOST_RELEASE):
         if n_azs < 1:
             raise ValueError("n_azs must be at least 1")
+        if release not in RELEASES:
+            raise ValueError(f"unknown release {release!r} (have {', '.join(RELEASES)})")
         self.workdir = Path(workdir).resolve()
         self.northd = northd
         self.env = isolated_env(self.workdir)
+        self.release = release
+        self.root = None if release == HOST_RELEASE else release_root(release)
+        self.schema_dir = SCHEMA_DIR if self.root is None else CHROOT_SCHEMA_DIR
+        # The directories in the chroot that mounting the work dir creates, deepest first.
+        self._mount_dirs = []
+        if self.root is not None:
+            mountpoint = self.root / self.workdir.relative_to("/")
+            self._mount_dirs = [d for d in (mountpoint, *mountpoint.parents)
+                                if d.is_relative_to(self.root) and not d.exists()]
         ic_dir = self.workdir / "ic"
         if ic_cluster:  # each IC database a Raft cluster of that many servers
             self._ic_nb = _RaftCluster(
@@ -485,7 +548,7 @@ class Testbed:
         self.azs = [AZ(self, f"az{i}") for i in range(1, n_azs + 1)]
 
     def __repr__(self):
-        return f"Testbed({str(self.workdir)!r}, n_azs={len(self.azs)})"
+        return f"Testbed({str(self.workdir)!r}, n_azs={len(self.azs)}, release={self.release!r})"
 
     def __enter__(self):
         return self.start()
@@ -518,9 +581,16 @@ class Testbed:
         return self
 
     def stop(self):
-        """Stop every daemon started from this work dir, reference ovn-ic included."""
+        """Stop every daemon started from this work dir, reference ovn-ic included.
+
+        In a release chroot, the directories made to mount the work dir on go
+        too, once nothing runs there any more.
+        """
         daemons = [d for az in self.azs for d in az.daemons]
         _stop_daemons(daemons + self._ic_nb.servers + self._ic_sb.servers)
+        for directory in self._mount_dirs:
+            with contextlib.suppress(OSError):  # e.g. not empty: another testbed's too
+                directory.rmdir()
 
     def az(self, name) -> AZ:
         for az in self.azs:
@@ -529,8 +599,23 @@ class Testbed:
         raise KeyError(f"no AZ {name!r} (have {[a.name for a in self.azs]})")
 
     def run(self, *argv, timeout=COMMAND_TIMEOUT) -> str:
-        """Run a command in the testbed environment; stripped stdout or CommandError."""
-        return _run(argv, self.env, timeout=timeout)
+        """Run a command of the testbed's release in its environment; stripped stdout or
+        CommandError."""
+        prefix = () if self.root is None else (
+            "unshare", "--mount", "--propagation", "private", "--",
+            "sh", "-ec", _IN_CHROOT, "sh", self.root, self.workdir)
+        return _run(argv, self.env, timeout=timeout, prefix=prefix)
+
+    def versions(self) -> dict:
+        """What runs: the release, ovn-ic's version and each database's schema version as
+        its server reports it (keys ic_nb, ic_sb, nb, sb; the AZ ones from az1)."""
+        found = {"release": self.release, "ovn": self.run("ovn-ic", "--version").split()[1]}
+        az1 = self.azs[0]
+        for key, server in (("ic_nb", self._ic_nb), ("ic_sb", self._ic_sb), ("nb", az1._nb),
+                            ("sb", az1._sb)):
+            found[key] = self.run("ovsdb-client", "--timeout=2", "get-schema-version",
+                                  server.servers[0].remote, server.db_name)
+        return found
 
     def ctl(self, tool, db, *args) -> str:
         """Run an OVN ``*ctl`` tool against ``db`` with a bounded wait.
@@ -570,7 +655,7 @@ class Testbed:
 
 
 @contextlib.contextmanager
-def temporary_testbed(n_azs=2, ic_cluster=0):
+def temporary_testbed(n_azs=2, ic_cluster=0, release=HOST_RELEASE):
     """A started testbed in a fresh temp dir, stopped and removed afterwards.
 
     The dir is short (mkdtemp, not pytest's tmp_path) because unix socket paths
@@ -581,7 +666,11 @@ def temporary_testbed(n_azs=2, ic_cluster=0):
     import tempfile
 
     workdir = tempfile.mkdtemp(prefix="ovnic-")
-    tb = Testbed(workdir, n_azs=n_azs, ic_cluster=ic_cluster)
+    try:
+        tb = Testbed(workdir, n_azs=n_azs, ic_cluster=ic_cluster, release=release)
+    except BaseException:  # e.g. the release chroot cannot be built
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     try:
         yield tb.start()
     finally:

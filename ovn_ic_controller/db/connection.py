@@ -17,15 +17,15 @@ import tenacity
 
 from .. import logs
 from ..constants import DB_NAMES
-from . import rowcache, schema
-from .fastidl import FastInsertIdl
+from . import ovs_compat, rowcache, schema
+from .ovs_compat.fastidl import FastInsertIdl
 
 log = logs.get("db")
 
 Outcome = str  # one of ovs.db.idl.Transaction's status strings
 
 
-class TrackingIdl(FastInsertIdl):
+class TrackingIdl(ovs.db.idl.Idl):
     """An Idl that remembers which rows changed and when it (re)connected."""
 
     def __init__(self, *args, **kwargs) -> None:
@@ -41,6 +41,10 @@ class TrackingIdl(FastInsertIdl):
         # A new session replaces the replica wholesale, without delete notices.
         self.resynced = True
         super().restart_fsm()
+
+
+class FastTrackingIdl(FastInsertIdl, TrackingIdl):
+    """TrackingIdl with fastidl's inserts, once ovs_compat.install() has found them sound."""
 
 
 class Database:
@@ -135,12 +139,13 @@ class Database:
                 self._last_problem = str(exc)
             return
         helper = schema.build_helper(schema_json, self.wanted)
-        self.idl = TrackingIdl(self.remote, helper, probe_interval=self.probe_interval)
+        idl_class = FastTrackingIdl if ovs_compat.fast_idl_active() else TrackingIdl
+        self.idl = idl_class(self.remote, helper, probe_interval=self.probe_interval)
         if self.lock:
             self.idl.set_lock(self.lock)
         self._attempt, self._last_problem = 0, ""
         log.info("db.schema_loaded", db=self.key, remote=self.remote,
-                 version=schema_json.get("version"))
+                 version=schema_json.get("version"), idl=idl_class.__name__)
 
     # ----------------------------------------------------------- transactions
     @property

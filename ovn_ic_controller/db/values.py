@@ -20,7 +20,7 @@ from typing import Any
 
 import ovs.db.data
 
-from .fastidl import NOT_READ, LazyColumns
+from .ovs_compat.fastidl import NOT_READ, LazyColumns
 
 
 def column(row: Any, name: str, default: Any = None) -> Any:

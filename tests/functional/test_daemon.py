@@ -227,7 +227,9 @@ def test_metrics_healthz_readyz(testbed):
     assert documented <= types.keys(), documented - types.keys()
 
     assert ctl.metric(M + "build_info", version=ovn_ic_controller.__version__,
-                      ovs_version=re.search(r'ovs_version="([^"]*)"', body).group(1)) == 1.0
+                      ovs_version=re.search(r'ovs_version="([^"]*)"', body).group(1),
+                      fast_json="active", fast_idl="active", utf8_fix="active") == 1.0
+    assert ctl.metric(M + "fast_idl", state="active") == 1.0
     for db in DATABASES:
         assert ctl.metric(M + "db_connected", db=db) == 1.0, db
     assert ctl.metric(M + "lock_held") == 1.0

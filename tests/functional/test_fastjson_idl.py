@@ -11,8 +11,9 @@ import ovs.db.idl
 import ovs.json
 import ovs.poller
 
-from ovn_ic_controller.db import fastjson, schema
-from ovn_ic_controller.db.fastidl import FastInsertIdl
+from ovn_ic_controller.db import schema
+from ovn_ic_controller.db.ovs_compat import fastjson
+from ovn_ic_controller.db.ovs_compat.fastidl import FastInsertIdl, LazyColumns
 
 ROUTES = 2000
 LOAD_TIMEOUT = 60.0
@@ -44,9 +45,9 @@ def create_traffic(az) -> None:
 
 
 def load_replica(remote: str, schema_json: dict,
-                 idl_class: type = ovs.db.idl.Idl) -> tuple[dict, float]:
-    """Every row of every table, as JSON (uuid -> column -> value), and the seconds
-    the IDL took to connect and load them."""
+                 idl_class: type = ovs.db.idl.Idl) -> tuple[dict, float, set[type]]:
+    """Every row of every table, as JSON (uuid -> column -> value), the seconds the IDL
+    took to connect and load them, and the classes of its rows' column dictionaries."""
     helper = ovs.db.idl.SchemaHelper(schema_json=schema_json)
     helper.register_all()
     idl = idl_class(remote, helper)
@@ -68,24 +69,29 @@ def load_replica(remote: str, schema_json: dict,
             }
             for table_name, table in idl.tables.items()
         }
-        return replica, elapsed
+        kinds = {type(row._data) for table in idl.tables.values() for row in table.rows.values()}
+        return replica, elapsed, kinds
     finally:
         idl.close()
 
 
-def test_replica_loaded_through_fastjson_equals_the_original(testbed):
+def test_replica_loaded_through_fastjson_equals_the_original(testbed, monkeypatch):
     az = testbed.az("az1")
     create_traffic(az)
     schema_json = schema.fetch_schema(az.nb, "OVN_Northbound")
 
-    original, original_seconds = load_replica(az.nb, schema_json)
+    original, original_seconds, _ = load_replica(az.nb, schema_json)
+    finished = []  # the messages FastParsers read
+    finish = fastjson.FastParser.finish
+    monkeypatch.setattr(fastjson.FastParser, "finish",
+                        lambda self: finished.append(self) or finish(self))
     assert fastjson.install()
     try:
-        assert type(ovs.json.Parser()) is fastjson.FastParser
-        fast, fast_seconds = load_replica(az.nb, schema_json)
+        fast, fast_seconds, _ = load_replica(az.nb, schema_json)
     finally:
         fastjson.uninstall()
 
+    assert len(finished) >= 2  # the IDL's monitor replies at least: the fast path engaged
     assert fast == original
     assert len(fast["Logical_Router_Static_Route"]) == ROUTES
     [switch] = [row for row in fast["Logical_Switch"].values() if row["name"] == TRICKY_NAME]
@@ -98,8 +104,9 @@ def test_replica_loaded_through_fast_inserts_equals_the_original(testbed):
     az = testbed.az("az1")
     create_traffic(az)
     schema_json = schema.fetch_schema(az.nb, "OVN_Northbound")
-    original, original_seconds = load_replica(az.nb, schema_json)
-    fast, fast_seconds = load_replica(az.nb, schema_json, FastInsertIdl)
+    original, original_seconds, _ = load_replica(az.nb, schema_json)
+    fast, fast_seconds, kinds = load_replica(az.nb, schema_json, FastInsertIdl)
+    assert kinds == {LazyColumns}  # every row kept its JSON: the fast path engaged
     assert fast == original
     print(f"\nIDL load of {ROUTES} static routes: ovs.db.idl {original_seconds:.3f} s, "
           f"FastInsertIdl {fast_seconds:.3f} s")

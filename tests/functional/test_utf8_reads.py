@@ -3,7 +3,7 @@
 A proxy between the daemon and the IC SB relays the server's bytes so that a
 read ends inside a multi-byte character, with a pause before the rest: the
 ``ovs`` library alone then fails to decode the rest and reconnects, forever
-(db/utf8stream.py).
+(db/ovs_compat/utf8stream.py).
 """
 
 import socket

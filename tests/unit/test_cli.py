@@ -43,6 +43,16 @@ def test_help_lists_commands_and_options():
     assert "(default: /etc/ovn-ic/controller.conf)" in " ".join(out.split())
 
 
+def test_help_says_what_exit_78_covers_and_never_wraps_at_a_hyphen():
+    code, out, err = run("--help")
+    assert code == 0, err
+    assert ("78 configuration error (the file, or a metrics-address that cannot be listened "
+            "on)") in " ".join(out.split())
+    code, out, err = finish(start("show", "--help", columns="60"))
+    assert code == 0, err
+    assert "transit-switch ports" in " ".join(out.split())
+
+
 CASES = {
     "missing file": (None, ["nope.conf: file not found"]),
     "unknown key": ("az-nmae = az1",

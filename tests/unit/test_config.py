@@ -1,9 +1,12 @@
 """controller.conf parsing: remotes, defaults, overrides, errors, and round trips."""
 
 import dataclasses
+import os
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ovn_ic_controller import config
 from ovn_ic_controller.config import ConfigError
@@ -222,3 +225,150 @@ def test_sample_config_parses_back_once_ic_db_host_is_filled_in(tmp_path):
     defaults = config.from_mapping(IC, conf.path)
     assert conf == defaults
     assert conf.ic_nb_remote == "tcp:10.0.0.1:6645"
+
+
+# ------------------------------------------------- files that are not text
+
+def write_bytes(tmp_path, data, name="controller.conf"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+GOOD = b"[controller]\nic-db-host = 10.0.0.1\n"
+
+
+def load_error(path):
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert "\n" not in message and len(message) < len(path) + 600, message
+    assert info.value.exit_code == 78
+    return message
+
+
+def test_latin1_names_the_byte_its_offset_and_line(tmp_path):
+    path = write_bytes(tmp_path, GOOD + "az-name = café\n".encode("latin-1"))
+    assert load_error(path) == (f"{path}: not UTF-8 text: byte 0xe9 at offset 48 (line 3) "
+                                f"(save it as UTF-8)")
+    path = write_bytes(tmp_path, b"\xef\xbb\xbf" + GOOD + "az-name = café\n".encode("latin-1"))
+    assert "byte 0xe9 at offset 51 (line 3)" in load_error(path)  # counted with the UTF-8 BOM
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_or_32_with_a_byte_order_mark_says_so(tmp_path, encoding):
+    data = GOOD.decode().encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = write_bytes(tmp_path, data)
+    assert "starts with a UTF-16 byte-order mark" in load_error(path)
+
+
+def test_utf8_with_a_byte_order_mark_and_crlf_lines_is_read(tmp_path):
+    path = write_bytes(tmp_path, b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n")
+                       + b"az-name = caf\xc3\xa9\r")
+    conf = config.load(path)
+    assert (conf.ic_db_host, conf.az_name) == (("10.0.0.1",), "café")
+
+
+@pytest.mark.parametrize("char, shown", [("\0", r"'\x00'"), ("\x1b", r"'\x1b'"),
+                                         ("\x7f", r"'\x7f'"), ("\x9b", r"'\x9b'"),
+                                         ("\f", r"'\x0c'")])
+def test_a_control_character_is_named_with_its_line_and_column(tmp_path, char, shown):
+    path = write_bytes(tmp_path, GOOD + f"az-name = a{char}[31mb\n".encode())
+    assert load_error(path) == (f"{path}: line 3, column 12: control character {shown}; "
+                                f"only tab and newline may appear")
+
+
+def test_tabs_are_not_control_characters(tmp_path):
+    assert config.load(write_bytes(tmp_path, GOOD + b"az-name =\teast\t\n")).az_name == "east"
+
+
+def test_what_is_not_a_regular_file_is_refused_without_reading_it(tmp_path):
+    os.mkfifo(tmp_path / "fifo")  # no writer: reading would block for ever
+    assert load_error(str(tmp_path / "fifo")).endswith(": cannot read: not a regular file")
+    assert load_error(str(tmp_path)).endswith(": cannot read: a directory")
+    assert load_error("/dev/zero").endswith(": cannot read: not a regular file")
+
+
+def test_symlinks_are_followed_and_a_loop_or_a_dangling_one_is_an_error(tmp_path):
+    good = write_bytes(tmp_path, GOOD, "good.conf")
+    (tmp_path / "link").symlink_to(good)
+    assert config.load(str(tmp_path / "link")).ic_db_host == ("10.0.0.1",)
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert load_error(str(tmp_path / "a")).endswith(
+        ": cannot read: Too many levels of symbolic links")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert ": file not found" in load_error(str(tmp_path / "dangling"))
+
+
+def test_a_huge_file_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "MAX_FILE_BYTES", 1 << 20)
+    assert config.load(write_bytes(tmp_path, GOOD.ljust(1 << 20, b"#")))
+    assert load_error(write_bytes(tmp_path, GOOD.ljust((1 << 20) + 1, b"#"))).endswith(
+        ": larger than 1 MiB: not a configuration file")
+
+
+# --------------------------------------------- values quoted in error lines
+
+def test_control_characters_in_a_value_are_escaped():
+    value = "\x1b[2J\x1b]0;pwned\x07 'y\\\u202e"
+    with pytest.raises(ConfigError) as info:
+        config.from_mapping({**IC, "enable-ic": value}, "f")
+    message = str(info.value)
+    assert message == ("f: key 'enable-ic' = '\\x1b[2J\\x1b]0;pwned\\x07 \\'y\\\\\\u202e': "
+                       "expected a boolean (true/false, yes/no, on/off, 1/0)")
+
+
+def test_a_10mb_value_or_key_is_cut_in_the_error(tmp_path):
+    huge = "y" * 10_000_000
+    path = write_bytes(tmp_path, GOOD + f"enable-ic = {huge}\n".encode())
+    message = load_error(path)
+    assert f"key 'enable-ic' = '{'y' * 200}'… (9999800 more characters): expected a boolean" \
+        in message
+    path = write_bytes(tmp_path, GOOD + f"{huge} = 1\n".encode())
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert f"unknown key '{'y' * 200}'… (9999800 more characters) = '1': expected " in message
+    assert len(message) < 500 + len(path)
+
+
+@pytest.mark.parametrize("body", ["y" * 10_000_000 + " = 1\n",
+                                  "[controller]\n" + "y" * 10_000_000 + "\n"])
+def test_a_10mb_line_configparser_rejects_is_cut_too(tmp_path, body):
+    message = load_error(write_bytes(tmp_path, body.encode()))
+    assert "not a valid INI file" in message and "more characters)" in message
+
+
+# ---------------------------------------------------------------- fuzzing
+
+def _parses_or_config_error(path):
+    try:
+        assert isinstance(config.load(path), config.Config)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_random_bytes_parse_or_raise_config_error(tmp_path_factory, data):
+    _parses_or_config_error(write_bytes(tmp_path_factory.mktemp("fuzz"), data))
+
+
+LINES = st.one_of(
+    st.sampled_from([f"{option.key} =" for option in config.OPTIONS]).flatmap(
+        lambda key: st.text(max_size=30).map(lambda value: f"{key} {value}")),
+    st.text(max_size=40),
+    st.binary(max_size=20).map(lambda data: data.decode("latin-1")))
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(LINES, max_size=8), encoding=st.sampled_from(["utf-8", "latin-1"]))
+def test_random_lines_under_the_header_parse_or_raise_config_error(tmp_path_factory, lines,
+                                                                    encoding):
+    text = "[controller]\nic-db-host = 10.0.0.1\n" + "\n".join(lines)
+    data = text.encode(encoding, errors="replace")
+    _parses_or_config_error(write_bytes(tmp_path_factory.mktemp("fuzz"), data))

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import uuid as uuidlib
 
 import ovs.db.idl
 import pytest
 
-from ovn_ic_controller.db.fastidl import FastInsertIdl
+from ovn_ic_controller.db.ovs_compat import selfcheck
+from ovn_ic_controller.db.ovs_compat.fastidl import FastInsertIdl, LazyColumns, _Rows
+from ovn_ic_controller.db.ovs_compat.selfcheck import contents
 from ovn_ic_controller.db.values import plain
 
 SCHEMA = {
     "name": "Test", "version": "1.0.0", "tables": {
         "Zone": {"isRoot": True, "columns": {"name": {"type": "string"}}},
+        "Bag": {"isRoot": True, "columns": {  # no column that is a scalar
+            "items": {"type": {"key": "string", "min": 0, "max": "unlimited"}}}},
         "Route": {"isRoot": True, "columns": {
             "prefix": {"type": "string"},
             "origin": {"type": {"key": {"type": "string", "enum": ["set", ["a", "b"]]}}},
@@ -34,47 +39,29 @@ FULL = {"prefix": "10.0.0.0/24", "origin": "b", "priority": 7, "enabled": True, 
         "zones": ["uuid", ZONE], "external_ids": ["map", [["k", "v"]]]}
 
 
-class Recording:
-    """Counts the IDL's notices, as TrackingIdl.notify would see them."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.notices = []
-
-    def notify(self, event, row, updates=None):
-        self.notices.append((event, row.uuid))
-
-
-class Original(Recording, ovs.db.idl.Idl):
+class Original(selfcheck.Recording, ovs.db.idl.Idl):
     pass
 
 
-class Fast(Recording, FastInsertIdl):
+class Fast(selfcheck.Recording, FastInsertIdl):
     pass
 
 
 def replica(cls, updates):
-    helper = ovs.db.idl.SchemaHelper(schema_json=copy.deepcopy(SCHEMA))
-    helper.register_all()
-    idl = cls("unix:/nonexistent", helper)
-    for update in copy.deepcopy(updates):  # the original writes defaults into them
-        idl._Idl__do_parse_update(update, ovs.db.idl.OVSDB_UPDATE2, idl.tables)
-    return idl
+    return selfcheck.replica(cls, SCHEMA, updates)
 
 
-def contents(idl):
-    """Per row and column, in this order (fastidl parses a column on first use): the
-    plain value (values.plain), the datum the IDL holds (as JSON) and the attribute."""
-    found = {}
-    for table in idl.tables.values():
-        for uuid, row in table.rows.items():
-            read = {name: plain(row, name) for name in table.columns}
-            stored = {name: row._data[name].to_json() for name in table.columns}
-            attributes = {name: getattr(row, name) for name in table.columns}
-            found[uuid] = (table.name, read, stored, {
-                name: value.uuid if isinstance(value, ovs.db.idl.Row) else value
-                for name, value in attributes.items()})
-    return found
+def fast_replica(updates):
+    """A Fast replica fed ``updates``, and how often ovs called each of its overrides."""
+    calls = collections.Counter()
+    return replica(selfcheck.counting(Fast, selfcheck.CALLED, calls), updates), calls
+
+
+def assert_engaged(fast):
+    """The fast path is in effect: every row keeps its JSON, every table has fastidl's rows."""
+    for table in fast.tables.values():
+        assert type(table.rows) is _Rows
+        assert all(type(row._data) is LazyColumns for row in table.rows.values())
 
 
 ROUTES = [str(uuidlib.uuid4()) for _ in range(4)]
@@ -95,9 +82,38 @@ UPDATES = [
 
 @pytest.mark.parametrize("steps", range(1, len(UPDATES) + 1))
 def test_rows_and_notices_are_the_originals(steps):
-    original, fast = replica(Original, UPDATES[:steps]), replica(Fast, UPDATES[:steps])
+    original, (fast, calls) = replica(Original, UPDATES[:steps]), fast_replica(UPDATES[:steps])
+    assert_engaged(fast)
+    assert calls["_Idl__add_default"] and calls["_Idl__row_update"]
+    assert bool(calls["_Idl__apply_diff"]) == (steps >= 3)  # UPDATES[2] modifies
     assert contents(fast) == contents(original)
+    assert (fast.notices, fast.change_seqno) == (original.notices, original.change_seqno)
+
+
+@pytest.mark.parametrize("name", selfcheck.CALLED)
+def test_ovs_calls_each_override(name):
+    """Fails when an ovs release stops calling one (renamed, inlined): the speed-up and,
+    for the all-defaults insert, the notices would silently be the original's."""
+    _, calls = fast_replica(UPDATES)
+    assert calls[name] > 0
+
+
+BAG = str(uuidlib.uuid4())
+
+
+@pytest.mark.parametrize("update", [
+    # ovsdb-server leaves out every column that holds its default: here, all of them.
+    {"Route": {ROUTES[0]: {"insert": {}}}},
+    {"Zone": {ZONE: {"insert": {}}}, "Bag": {BAG: {"insert": {}}}},
+    {"Bag": {BAG: {"insert": {"items": ["set", []]}}}},  # an empty set is its default
+    {"Bag": {BAG: {"insert": {"items": ["set", ["x"]]}}}},
+], ids=["route", "zone-and-bag", "empty-set", "set"])
+def test_an_insert_of_defaults_notifies_as_the_original(update):
+    original, fast = replica(Original, [update]), replica(Fast, [update])
+    assert_engaged(fast)
     assert fast.notices == original.notices
+    assert fast.change_seqno == original.change_seqno
+    assert contents(fast) == contents(original)
 
 
 def test_a_column_not_asked_for_is_dropped_with_a_warning(caplog):
@@ -113,6 +129,7 @@ def test_a_row_read_before_a_diff_reads_the_diffed_value_after_it():
     original = replica(Original, [UPDATES[0], diff])
     fast = replica(Fast, UPDATES[:1])
     row = fast.tables["Route"].rows[uuidlib.UUID(ROUTES[0])]
+    assert_engaged(fast)
     assert plain(row, "tags") == ["x", "y"] and plain(row, "priority") == 7
     fast._Idl__do_parse_update(copy.deepcopy(diff), ovs.db.idl.OVSDB_UPDATE2, fast.tables)
     assert plain(row, "tags") == ["y", "z"] and plain(row, "priority") == 9  # a set diff toggles

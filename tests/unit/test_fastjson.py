@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ovn_ic_controller.db import fastjson
-from ovn_ic_controller.db.fastjson import FastParser
+from ovn_ic_controller.db.ovs_compat import fastjson
+from ovn_ic_controller.db.ovs_compat.fastjson import FastParser
 
 ORIGINAL_PARSER = ovs.json.Parser
 

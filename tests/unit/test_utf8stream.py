@@ -9,7 +9,7 @@ import ovs.jsonrpc
 import ovs.stream
 import pytest
 
-from ovn_ic_controller.db import utf8stream
+from ovn_ic_controller.db.ovs_compat import utf8stream
 
 MESSAGE = '{"id":1,"result":["zone-\u00fc \u20ac \U0001f600"],"error":null}'.encode()
 

@@ -14,12 +14,20 @@ the column values of the update as they came (``LazyColumns``), and a column
 becomes a Datum the first time the IDL or ``Row.__getattr__`` asks for it; a
 column left out gets its default then.  ``values.plain`` reads unconstrained
 strings, maps of them and single UUIDs, most columns of a route, straight from
-that JSON (``LazyColumns.read``).  What any reader sees is what the original
-makes (tests/unit/test_fastidl.py compares every column of every row); rows
+that JSON (``LazyColumns.read``).  What any reader sees, and which rows the IDL
+reports changed, is what the original makes (tests/unit/test_fastidl.py
+compares every column of every row, and the notices); rows
 already present take the original path, except that ``__apply_diff`` parses a
 modification with this module's parsers too (adding 10,000 routes to a router
-is a diff of 10,000 UUIDs).  Should a later ovs rename these private methods,
-the overrides are merely unused: the IDL works as before.
+is a diff of 10,000 UUIDs).
+
+All of this rests on ovs's private call order in ``Idl.__process_update2`` and
+on the storage of ``IndexedRows``, which ovs changes without notice: a renamed
+method would silently go unused, a changed signature would raise inside
+``Idl.run()``.  So the daemon uses ``FastInsertIdl`` only once
+``ovs_compat.install()`` has checked, at start-up, that the methods are there as
+written for, that ovs calls them, and that a probe update reads as with ovs's
+own ``Idl`` (selfcheck.py); otherwise it runs on stock ovs and warns once.
 
 Each table's rows also get a ``get`` and a ``__setitem__`` that look a row up
 without raising: the IDL calls both for every row an update inserts, and the
@@ -49,6 +57,7 @@ Parser = Callable[[ovs.db.types.Type, Any], ovs.db.data.Datum]
 Reader = Callable[[ovs.db.types.Type, Any], Any]
 
 NOT_READ = object()  # LazyColumns.read: the column must be read through its Datum
+_EMPTY = (["set", []], ["map", []])  # a column's JSON that equals its default
 
 
 class FastInsertIdl(ovs.db.idl.Idl):
@@ -65,21 +74,18 @@ class FastInsertIdl(ovs.db.idl.Idl):
         """Nothing: a new row's LazyColumns give left-out columns their defaults."""
 
     def _Idl__row_update(self, table: Any, row: Any, row_json: dict) -> bool:
+        """For a new row: keep its JSON (LazyColumns), and report it changed when the
+        original would, judged from the JSON; only a value the original fails to parse
+        counts as a change here (a notice too many, never one too few)."""
         data = row._data
         if data.__class__ is not ovs.db.idl.ColumnDefaultDict or data:
             return super()._Idl__row_update(table, row, row_json)  # a row that exists
         spec = self._spec_of(table)
-        changed = False
-        alerts = spec.alerts
-        for name in row_json:
-            alert = alerts.get(name)
-            if alert is None:  # the server sent a column not asked for: warn and drop it
-                row_json = spec.known_columns(row_json)
-                changed = any(alerts[name] for name in row_json)
-                break
-            changed = changed or alert
+        if not row_json.keys() <= spec.alerts.keys():  # a column not asked for: warn, drop it
+            row_json = spec.known_columns(row_json)
         row.__dict__["_data"] = LazyColumns(spec, row_json)
-        return changed
+        return spec.defaults_alert or any(
+            spec.alerts[name] and json not in _EMPTY for name, json in row_json.items())
 
     def _Idl__apply_diff(self, table: Any, row: Any, row_diff: dict) -> dict:
         """The original's, with the diff parsed by this module's parsers: adding 10,000
@@ -192,6 +198,10 @@ class _TableSpec:
                 if default is not None:
                     self.scalar_defaults[name] = default
                     self.plain_defaults[name] = next(iter(default.values)).value
+        # Whether the original reports a new row as changed for the defaults it writes in:
+        # it compares each with ``Datum.default``, whose atom holds an Atom, not a value, so
+        # never equal; the empty set or map of an optional column it does find equal.
+        self.defaults_alert = any(self.alerts[name] for name in self.scalar_defaults)
 
     def known_columns(self, row_json: dict[str, Any]) -> dict[str, Any]:
         """``row_json`` without the columns this table lacks, each one warned about."""
