@@ -17,7 +17,7 @@ from automation_setup import ROUTER, add_cluster_router, add_subnet, learned_rou
 from controller import Controller, run_cli
 from hostile import HostilePeer, NbRoutes
 from icview import REFERENCE, TIMEOUT, rows, start
-from routeview import connect, enable_routes
+from routeview import connect, enable_routes, learned
 from testbed import wait_until
 
 from ovn_ic_controller.sync.automation.link_addresses import link_mac
@@ -211,3 +211,26 @@ def test_a_next_hop_of_the_other_family_is_not_learned_by_ours(testbed, kind):
     ours.wait_metric("ovn_ic_controller_routes_refused", 2, direction="learn",
                      reason="family")
     assert not mixed & learned_routes(az1, router="lr1")
+
+
+@pytest.mark.parametrize("release", ["26.09"])
+def test_ipv4_over_ipv6_from_a_newer_ovn_ic_is_learned(release_testbed):
+    """Issue 15 point 9, the exception: OVN 26.09's ovn-ic with ic-route-ipv4-next-hop-ipv6
+    advertises IPv4 prefixes via its port's IPv6 address; our port on that switch has an
+    IPv6 network holding it, so ours learns them."""
+    tb = release_testbed
+    az1, az2 = tb.azs
+    Controller(tb, az1, log_level="info").start()
+    az2.start_reference_ic()
+    tb.ic_nbctl("ts-add", "ts1")
+    for i, az in enumerate(tb.azs, 1):
+        wait_until(lambda az=az: "ts1" in az.nbctl("--bare", "--columns=name", "list",
+                                                   "Logical_Switch"),
+                   timeout=TIMEOUT, message=f"{az.name} mirrors ts1")
+        enable_routes(az)
+        connect(az, f"lr{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"169.254.100.{i}/24",
+                f"2001:db8:100::{i}/64")
+    az2.nbctl("set", "Logical_Router", "lr2", "options:ic-route-ipv4-next-hop-ipv6=true")
+    add_subnet(az2, "lrp-lr2-inside", "192.168.2.1/24", router="lr2")
+    wait_until(lambda: ("lr1", "192.168.2.1/24", "2001:db8:100::2", "", "connected")
+               in learned(az1), timeout=TIMEOUT, message="az1 learns IPv4 over IPv6")
