@@ -1,7 +1,7 @@
 """Other AZs' routes that overlap this AZ's own networks: conflicts (docs/behaviour.md §6.8).
 
 A route another AZ advertises *conflicts* in a router that would learn it when
-its prefix overlaps one of that router's protected networks:
+its prefix overlaps one of that router's local networks:
 
 - a network of a router port that does not face a transit switch (link-local
   and /0 aside), either way: the route lies within the network, is equal to
@@ -57,6 +57,8 @@ def network(prefix: Prefix) -> Prefix:
 
 
 def protectable(prefix: Prefix) -> bool:
+    """A default route covers everything, and link-local ones mean nothing beyond the link:
+    neither is a local network."""
     return prefix.plen > 0 and not is_link_local_prefix(prefix)
 
 
@@ -68,7 +70,7 @@ def _overlap(a: Prefix, b: Prefix) -> bool:
 
 
 class ProtectedNetworks:
-    """Each router's protected networks: its subnets (fixed for a topology) and, under the
+    """Each router's local networks: its subnets (fixed for a topology) and, under the
     static-routes scope, its static routes' prefixes (counted in and out)."""
 
     def __init__(self, rules: ConflictRules, routers: Mapping[uuidlib.UUID, RouterView]) -> None:
@@ -101,7 +103,7 @@ class ProtectedNetworks:
         return network(prefix) if not before or not before + delta else None
 
     def overlapping(self, router: uuidlib.UUID, prefix: Prefix) -> list[Prefix]:
-        """The router's protected networks that ``prefix`` conflicts with."""
+        """The router's local networks that ``prefix`` conflicts with."""
         found = [subnet for subnet in self._subnets.get(router, ()) if _overlap(subnet, prefix)]
         statics = self._statics.get(router)
         if statics:
