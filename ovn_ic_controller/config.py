@@ -231,8 +231,12 @@ OPTIONS: tuple[Option, ...] = (
            "CIDRs never advertised nor learned (Kube-OVN's disableInterConnection), "
            "comma-separated."),
     Option("conflict-policy", parse_choice("deny", "report"), "deny",
-           "A local subnet overlapping another AZ's prefix: deny (deny-list both and drop "
-           "overlapping learned routes) or report (log and count only)."),
+           "Another AZ's route overlapping a local network: deny (never learn it; with "
+           "auto-route=true) or report (learn it, log and count it). Local networks stay "
+           "advertised either way."),
+    Option("conflict-scope", parse_choice("subnets", "subnets+static-routes"), "subnets",
+           "What local networks are: router-port subnets, or also the prefixes of the "
+           "routers' own static routes (a route within one conflicts)."),
     Option("ssl-private-key", parse_path, "", "Private key for ssl: remotes (all databases)."),
     Option("ssl-certificate", parse_path, "", "Certificate for ssl: remotes."),
     Option("ssl-ca-cert", parse_path, "", "CA certificate for ssl: remotes."),
@@ -268,6 +272,7 @@ class Config:
     link_ipv6: bool
     no_advertise: tuple[str, ...]
     conflict_policy: str
+    conflict_scope: str
     ssl_private_key: str
     ssl_certificate: str
     ssl_ca_cert: str

@@ -55,8 +55,10 @@ from .sync.routes import Routes
 from .sync.routes.reasons import (
     ADVERTISE,
     REFUSED_BLACKLIST,
+    REFUSED_CONFLICT,
     REFUSED_DEFAULT,
     REFUSED_DUPLICATE,
+    REFUSED_FAMILY,
     REFUSED_LINK_LOCAL,
     REFUSED_LOCAL_WINS,
     REFUSED_NO_NEXTHOP,
@@ -337,6 +339,11 @@ _REFUSALS = {
                          "switch"),
     REFUSED_DUPLICATE: (WARNING, "several routes advertise the same prefix and next hop: one "
                                  "is kept", "remove the duplicate static route"),
+    REFUSED_CONFLICT: (WARNING, "overlaps a network of the learning router "
+                                "(conflict-policy=deny): see the conflicts below",
+                       "renumber one of the overlapping networks"),
+    REFUSED_FAMILY: (WARNING, "the next hop is of the other address family",
+                     "the peer AZ must advertise it with a next hop of the prefix's family"),
 }
 
 
@@ -363,12 +370,12 @@ def check_routes(survey: Survey) -> list[Finding]:
                                           f"{verb}: {why.format(direction=short)}",
                                 fix.format(direction=short)))
     for conflict in show_command.conflicts(survey.ctx):
-        outcome = ("both are deny-listed: neither is advertised nor learned"
-                   if conflict["denied"] else "reported only (conflict-policy or a peer "
-                                              "decides)")
+        outcome = ("not learned (conflict-policy=deny); ours stays advertised"
+                   if conflict["denied"] else "learned, reported only: traffic to "
+                                              f"{conflict['local']} may go to that AZ")
         findings.append(Finding(
-            WARNING, f"local subnet {conflict['local']} overlaps {conflict['remote']} from AZ "
-                     f"{conflict['az']}: {outcome}",
+            WARNING, f"local network {conflict['local']} of router {conflict['router']} overlaps "
+                     f"{conflict['remote']} from AZ {conflict['az']}: {outcome}",
             "renumber one of the two subnets"))
     return findings
 

@@ -98,10 +98,15 @@ class Metrics:
                                     "link-local, unparsable, local-wins, no-nexthop, duplicate).",
                                     ["direction", "reason"], registry=reg)
         self.route_conflicts = Gauge(PREFIX + "route_conflicts",
-                                     "1 per local subnet (local) overlapping a prefix another "
-                                     "AZ advertises (remote); deny-listed under "
-                                     "conflict-policy=deny with auto-route=true.",
+                                     "1 per local network (local) overlapping a prefix another "
+                                     "AZ advertises that this AZ would learn (remote); not "
+                                     "learned under conflict-policy=deny with auto-route=true.",
                                      ["local", "remote"], registry=reg)
+        self.learned_route_overlaps = Gauge(PREFIX + "learned_route_overlaps",
+                                            "Learned routes to a prefix (remote) overlapping a "
+                                            "local network (local): conflicts learned because "
+                                            "they are only reported.",
+                                            ["local", "remote"], registry=reg)
         self.config_reloads = Counter(PREFIX + "config_reloads",
                                       "SIGHUP reloads of the configuration, by outcome.",
                                       ["outcome"], registry=reg)

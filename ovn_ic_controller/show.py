@@ -4,10 +4,11 @@ What the seed shows with ``ovn-ic-sbctl show`` and ``ovn-nbctl lr-route-list``:
 every AZ with its gateways (and their encaps), transit-switch ports (every
 port, not only those bound to a gateway) and advertised routes; this AZ's
 learned routes grouped by prefix, so that ECMP groups show as one prefix with
-several next hops; route conflicts, recomputed from the databases with the
-automation's own functions (a conflict is denied when both of its prefixes are
-in this AZ's ic-route-blacklist); and whether a controller is active (holds the
-ovn_ic lock, which ``show`` requests for the moment it runs).
+several next hops, each with the local networks it overlaps; route conflicts
+(another AZ's routes overlapping a local network), computed from the databases
+by route sync's own code under this configuration (denied: not learned); and
+whether a controller is active (holds the ovn_ic lock, which ``show`` requests
+for the moment it runs).
 
 JSON keys (``--format json``), stable; lists are sorted, absent values are ""::
 
@@ -19,8 +20,8 @@ JSON keys (``--format json``), stable; lists are sorted, absent values are ""::
                           ports: [{name, transit_switch, tunnel_key, address, gateway}],
                           routes: [{prefix, nexthop, origin, transit_switch, route_table}]}]
     learned_routes      [{router, route_table, prefix, ecmp,
-                          nexthops: [{nexthop, from_az}]}]
-    conflicts           [{local, remote, az, denied}]
+                          nexthops: [{nexthop, from_az}], overlaps: [local network]}]
+    conflicts           [{router, local, remote, az, denied}]
 """
 
 from __future__ import annotations
@@ -33,13 +34,12 @@ from typing import Any
 from . import logs
 from .commands import open_databases
 from .config import Config
-from .constants import IC_SB, LEARNED_ROUTE_KEY, LOCK_NAME, NB, ROUTE_BLACKLIST, SB
-from .sync.automation import AutoRoute
-from .sync.automation.auto_route import advertised_conflicts, local_subnets
-from .sync.automation.engagement import cluster_router
+from .constants import IC_SB, LEARNED_ROUTE_KEY, LOCK_NAME, NB, SB
 from .sync.base import Context, columns, merge_columns
-from .sync.common import LogOnce, nb_global
 from .sync.leave import own_az_name
+from .sync.prefixes import parse_cidr
+from .sync.routes import Routes, find_conflicts, zone_name
+from .sync.routes.overlaps import network
 
 log = logs.get("show")
 
@@ -55,7 +55,7 @@ SHOWN = {
                    Route="availability_zone transit_switch ip_prefix nexthop origin "
                          "route_table"),
 }
-WANTED = merge_columns([AutoRoute(), types.SimpleNamespace(reads=SHOWN, writes={})])
+WANTED = merge_columns([Routes(), types.SimpleNamespace(reads=SHOWN, writes={})])
 
 
 def show(config: Config, *, fmt: str, timeout: float) -> int:
@@ -71,7 +71,7 @@ def show(config: Config, *, fmt: str, timeout: float) -> int:
 def gather(ctx: Context, lock: str) -> dict:
     """The JSON document described in the module docstring."""
     own = own_az_name(ctx)
-    # The automation's conflict functions read this AZ from the context, as in the daemon.
+    # Route sync reads this AZ from the context, as in the daemon.
     ctx.az_name = own
     ctx.az = next((az for az in ctx.rows(IC_SB, "Availability_Zone") if az.name == own), None)
     zones = {az.uuid: {"name": az.name, "this_az": az.name == own, "gateways": [],
@@ -96,18 +96,24 @@ def gather(ctx: Context, lock: str) -> dict:
         zone["ports"].sort(key=lambda p: (p["transit_switch"], p["name"]))
         zone["routes"].sort(key=lambda r: (r["transit_switch"], r["route_table"],
                                            r["prefix"], r["nexthop"]))
+    found = conflicts(ctx)
     return {"az": own, "enable_ic": ctx.config.enable_ic, "ovn_ic_lock": lock,
             "availability_zones": sorted(zones.values(), key=lambda z: z["name"]),
-            "learned_routes": _learned_routes(ctx), "conflicts": conflicts(ctx)}
+            "learned_routes": _learned_routes(ctx, found), "conflicts": found}
 
 
 def _zone(zones: dict, row: Any) -> dict:
     return zones[row.availability_zone.uuid]
 
 
-def _learned_routes(ctx: Context) -> list[dict]:
+def _learned_routes(ctx: Context, conflicts: list[dict]) -> list[dict]:
     """This AZ's learned routes, one entry per (router, table, prefix): ECMP shows as several
-    next hops, each with the AZ it was learned from (via the IC SB Route it names)."""
+    next hops, each with the AZ it was learned from (via the IC SB Route it names), and the
+    local networks the prefix overlaps (the learned ``conflicts``)."""
+    overlaps = defaultdict(set)
+    for conflict in conflicts:
+        if not conflict["denied"]:
+            overlaps[conflict["router"], conflict["remote"]].add(conflict["local"])
     origin_az = {str(route.uuid): route.availability_zone.name
                  for route in ctx.rows(IC_SB, "Route")}
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
@@ -120,20 +126,22 @@ def _learned_routes(ctx: Context) -> list[dict]:
                 {"nexthop": route.nexthop, "from_az": origin_az.get(source, "")})
     return [{"router": router, "route_table": table, "prefix": prefix,
              "ecmp": len(hops) > 1,
-             "nexthops": sorted(hops, key=lambda h: (h["nexthop"], h["from_az"]))}
+             "nexthops": sorted(hops, key=lambda h: (h["nexthop"], h["from_az"])),
+             "overlaps": sorted(overlaps.get((router, _network(prefix)), ()))}
             for (router, table, prefix), hops in sorted(groups.items())]
 
 
+def _network(prefix: str) -> str:
+    parsed = parse_cidr(prefix)
+    return str(network(parsed)) if parsed is not None else prefix
+
+
 def conflicts(ctx: Context) -> list[dict]:
-    """Local subnets overlapping other AZs' prefixes, as the automation computes them."""
-    router = cluster_router(ctx, LogOnce(log))
-    global_row = nb_global(ctx)
-    if ctx.az is None or router is None or global_row is None:
+    """Other AZs' routes overlapping a local network, as route sync finds them."""
+    if ctx.az is None:
         return []
-    blacklist = set(global_row.options.get(ROUTE_BLACKLIST, "").split(","))
-    return [{"local": c.local, "remote": c.remote, "az": c.az,
-             "denied": {c.local, c.remote} <= blacklist}
-            for c in sorted(advertised_conflicts(ctx, local_subnets(ctx, router)))]
+    return [{"router": c.router, "local": c.local, "remote": c.remote,
+             "az": zone_name(ctx, c.az), "denied": not c.learned} for c in find_conflicts(ctx)]
 
 
 def render(doc: dict) -> str:
@@ -173,10 +181,12 @@ def render(doc: dict) -> str:
                          for h in group["nexthops"])
         lines.append(f"        {group['prefix']}{_table(group['route_table'])} via {hops}"
                      + (" [ecmp]" if group["ecmp"] else ""))
+        lines += [f"            overlaps local network {local}" for local in group["overlaps"]]
     lines.append("")
     lines.append("conflicts:" + ("" if doc["conflicts"] else " none"))
-    lines += [f"    local {c['local']} overlaps {c['remote']} from {c['az']}: "
-              + ("deny-listed" if c["denied"] else "reported only") for c in doc["conflicts"]]
+    lines += [f"    {c['router']}: local {c['local']} overlaps {c['remote']} from {c['az']}: "
+              + ("not learned (conflict-policy=deny)" if c["denied"]
+                 else "learned (reported only)") for c in doc["conflicts"]]
     lines.append("")
     lines.append(f"enable-ic: {'true' if doc['enable_ic'] else 'false'}")
     lines.append(f"{LOCK_NAME} lock: " + ("held: a controller instance is active"

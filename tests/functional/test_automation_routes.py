@@ -11,10 +11,13 @@ from automation_setup import (
     nb_options,
 )
 from controller import Controller
+from routeview import ic_routes
 from testbed import wait_until
 
 TIMEOUT = 30
 CONFLICTS = "ovn_ic_controller_route_conflicts"
+OVERLAPS = "ovn_ic_controller_learned_route_overlaps"
+REFUSED = "ovn_ic_controller_routes_refused"
 
 
 def test_a_reference_ovn_ic_peer_with_hand_made_ports_exchanges_routes_with_us(testbed):
@@ -59,46 +62,43 @@ def reload(controller, **changes):
     controller.send(signal.SIGHUP)
 
 
-def test_conflicts_are_reported_or_denied_by_exactly_one_side(testbed):
+def test_conflicts_are_reported_or_refused_and_both_subnets_stay_advertised(testbed):
     az1, az2 = testbed.azs
     add_cluster_router(az1, "10.16.0.1/24")
     add_cluster_router(az2, "10.16.0.1/16", "10.17.0.1/24")
     one, two = (Controller(testbed, az, ts_num=1, auto_route="true", conflict_policy="report",
                            log_level="info").start(wait_ready=False) for az in (az1, az2))
 
-    # report: both see the conflict, nothing is denied, the overlap is learned.
+    # report: both see the conflict and learn the other's overlapping subnet.
     wait_until(lambda: conflict(one, "10.16.0.0/24", "10.16.0.0/16") == 1, timeout=TIMEOUT)
     wait_until(lambda: conflict(two, "10.16.0.0/16", "10.16.0.0/24") == 1, timeout=TIMEOUT)
     wait_until(lambda: "10.16.0.0/16" in {prefix for prefix, _ in learned_routes(az1)},
                timeout=TIMEOUT)
+    one.wait_metric(OVERLAPS, 1, local="10.16.0.0/24", remote="10.16.0.0/16")
     assert 'ic-route-blacklist=""' in nb_options(az1)
 
-    # deny on az2, which sorts higher: it deny-lists both prefixes at once and stops
-    # advertising its /16, so az1 neither learns it nor sees a conflict any more.
+    # deny on az2: it no longer learns az1's /24, and keeps advertising its /16, which
+    # az1 (reporting) still learns.
     reload(two, conflict_policy="deny")
-    wait_until(lambda: 'ic-route-blacklist="10.16.0.0/16,10.16.0.0/24"' in nb_options(az2),
-               timeout=TIMEOUT)
-    wait_until(lambda: {prefix for prefix, _ in learned_routes(az1)} == {"10.17.0.0/24"},
-               timeout=TIMEOUT, message="az1's overlapping learned route is withdrawn")
-    wait_until(lambda: conflict(one, "10.16.0.0/24", "10.16.0.0/16") is None, timeout=TIMEOUT)
-    assert learned_routes(az2) == set()
+    wait_until(lambda: learned_routes(az2) == set(), timeout=TIMEOUT,
+               message="az2 drops az1's overlapping subnet")
+    two.wait_metric(REFUSED, 1, direction="learn", reason="conflict")
+    assert two.events("routes.conflict", action="refused (conflict-policy=deny)")
     assert conflict(two, "10.16.0.0/16", "10.16.0.0/24") == 1
+    assert 'ic-route-blacklist=""' in nb_options(az2)
+    assert "10.16.0.0/16" in {prefix for prefix, _ in learned_routes(az1)}
 
-    # deny on az1 only: az2 (higher, automated) gets DENY_GRACE_S to deny, does not
-    # (it reports only), so az1 denies, and its own overlapping learned route goes.
-    reload(two, conflict_policy="report")
+    # deny on both: neither learns the other's overlapping subnet; both still advertise.
     reload(one, conflict_policy="deny")
-    wait_until(lambda: 'ic-route-blacklist="10.16.0.0/16,10.16.0.0/24"' in nb_options(az1),
-               timeout=TIMEOUT)
-    assert any(record.get("event") == "auto_route.conflict"
-               and record.get("action", "").startswith("waiting for az2")
-               for record in one.logs())
     wait_until(lambda: {prefix for prefix, _ in learned_routes(az1)} == {"10.17.0.0/24"},
-               timeout=TIMEOUT)
+               timeout=TIMEOUT, message="az1 drops az2's overlapping subnet")
+    one.wait_metric(OVERLAPS, None, local="10.16.0.0/24", remote="10.16.0.0/16")
+    assert {route[3] for route in ic_routes(testbed)} == {
+        "10.16.0.1/24", "10.16.0.1/16", "10.17.0.1/24"}
 
-    # The overlap goes (az2 drops its /16): so do az1's conflict and deny-list entries.
+    # The overlap goes (az2 drops its /16): so does the conflict, and az2 learns az1's /24.
     az2.nbctl("lrp-del", "ovn-cluster-0")
-    wait_until(lambda: 'ic-route-blacklist=""' in nb_options(az1), timeout=TIMEOUT)
     wait_until(lambda: conflict(one, "10.16.0.0/24", "10.16.0.0/16") is None, timeout=TIMEOUT)
     wait_until(lambda: {prefix for prefix, _ in learned_routes(az2)} == {"10.16.0.0/24"},
-               timeout=TIMEOUT, message="az1 advertises its subnet again")
+               timeout=TIMEOUT, message="az2 learns az1's subnet")
+    assert one.events("routes.conflict_gone", local="10.16.0.0/24", remote="10.16.0.0/16")

@@ -52,14 +52,15 @@ def test_show_lists_zones_gateways_ports_ecmp_routes_and_the_lock(testbed):
     assert "ovn_ic lock: held" in text
     assert "conflicts: none" in text
 
-    # az1 adds a subnet inside az2's: az2 (whose name sorts higher) deny-lists both.
+    # az1 adds a subnet inside az2's: each refuses to learn the other's.
     testbed.az("az1").nbctl("lrp-add", "ovn-cluster", "az1-overlap", "0a:00:00:00:01:01",
                             "10.17.0.129/25")
-    denied = {"local": "10.17.0.0/24", "remote": "10.17.0.128/25", "az": "az1", "denied": True}
+    denied = {"router": "ovn-cluster", "local": "10.17.0.0/24", "remote": "10.17.0.128/25",
+              "az": "az1", "denied": True}
     wait_until(lambda: json.loads(show(daemons["az2"], "--format", "json"))["conflicts"]
-               == [denied], timeout=TIMEOUT, message="az2 shows the conflict it deny-lists")
-    assert ("local 10.17.0.0/24 overlaps 10.17.0.128/25 from az1: deny-listed"
-            in show(daemons["az2"]))
+               == [denied], timeout=TIMEOUT, message="az2 shows the conflict it refuses")
+    assert ("ovn-cluster: local 10.17.0.0/24 overlaps 10.17.0.128/25 from az1: "
+            "not learned (conflict-policy=deny)" in show(daemons["az2"]))
 
     ours.stop()
     assert json.loads(show(ours, "--format", "json"))["ovn_ic_lock"] == "free"

@@ -253,3 +253,10 @@ def test_render_gives_each_check_its_state_and_the_fixes():
     assert "ports: 1 problem\n  ERROR   port ts1-az1" in text
     assert "\n          fix: systemctl start ovn-northd\n" in text
     assert text.endswith("1 error(s), 0 warning(s): see the fixes above")
+
+
+def test_every_reason_route_sync_refuses_for_has_an_explanation_and_a_fix():
+    from ovn_ic_controller.sync.routes.reasons import REFUSAL_SERIES
+
+    reasons = {reason for _direction, reason in REFUSAL_SERIES}
+    assert reasons <= set(doctor._REFUSALS), reasons - set(doctor._REFUSALS)

@@ -104,12 +104,50 @@ def test_one_route_added_to_a_1000_route_router_is_one_route_of_work(monkeypatch
     assert work == {"derived": 1, "filtered": 1, "compared": 2}
 
 
+def test_a_local_network_appearing_re_judges_only_the_routes_within_it(monkeypatch):
+    """Static routes as local networks (conflict-scope), under deny: 1000 other AZs' routes;
+    a static route appearing is checked against the few routes near it, not all of them."""
+    world = World()
+    world.settings.update(auto_route="true", cluster_router="lr1",
+                          conflict_scope="subnets+static-routes")
+    world.transit_switch("ts1")
+    lr1 = world.router("lr1")
+    world.attach(lr1, "ts1")
+    for i in range(1000):
+        world.static(lr1, f"10.{i // 256}.{i % 256}.0/24", "169.254.0.1")
+        world.remote_route(f"172.{16 + i // 256}.{i % 256}.0/24", PEER_ADDRESS)
+    incremental = Incremental(world)
+    incremental.sync()
+    assert len(world.learned(lr1)) == 1000
+
+    judged = []
+
+    def counting(route, *args):
+        judged.append(route.ip_prefix)
+        return contribution(route, *args)
+
+    contribution = routes_index.remote_contribution
+    monkeypatch.setattr(routes_index, "remote_contribution", counting)
+    world.static(lr1, "172.16.4.0/23", "169.254.0.1")
+    incremental.sync()
+    assert sorted(judged) == ["172.16.4.0/24", "172.16.5.0/24"]
+    assert len(world.learned(lr1)) == 998
+    judged.clear()
+    world.remote_route("172.16.4.128/25", PEER_ADDRESS)
+    world.remote_route("172.20.0.0/24", PEER_ADDRESS)
+    incremental.sync()
+    assert sorted(judged) == ["172.16.4.128/25", "172.20.0.0/24"]
+    assert len(world.learned(lr1)) == 999
+    assert incremental.concern.tally.refused["learn", "conflict"] == 3
+
+
 class RandomWorld:
     """Random changes to an AZ with two routers and a peer; each step must converge."""
 
-    def __init__(self, seed):
+    def __init__(self, seed, settings=None):
         self.random = random.Random(seed)
         self.world = world = World()
+        world.settings.update(settings or {})
         world.options(ic_route_blacklist="10.9.0.0/16")
         world.transit_switch("ts1")
         world.transit_switch("ts2")
@@ -118,6 +156,7 @@ class RandomWorld:
         world.attach(self.routers[0], "ts2", "aa:aa:aa:aa:aa:02 169.254.200.1/24",
                      route_table="rtb1")
         self.binding = world.attach(self.routers[1], "ts1", "aa:aa:aa:aa:aa:03 169.254.100.3/24")
+        world.lrp(self.routers[1], "lrp-lr2-inside", "10.2.0.1/23")  # a local network
 
     def step(self):
         pick = self.random.choice
@@ -169,9 +208,11 @@ class RandomWorld:
                 bindings.append(self.binding)
 
 
+@pytest.mark.parametrize("settings", [
+    {}, {"auto_route": "true", "cluster_router": "lr1", "conflict_scope": "subnets+static-routes"}])
 @pytest.mark.parametrize("seed", range(6))
-def test_incremental_passes_reach_what_a_full_computation_wants(seed):
-    scenario = RandomWorld(seed)
+def test_incremental_passes_reach_what_a_full_computation_wants(seed, settings):
+    scenario = RandomWorld(seed, settings)
     incremental = Incremental(scenario.world)
     for _ in range(80):
         scenario.step()

@@ -1,7 +1,7 @@
 """Automation from controller.conf: transit switches, link ports, gateway chassis, routes.
 
 Exports two concerns: ``Automation`` (this module) and ``AutoRoute``
-(``auto_route``: the ``ic-route-*`` options and route conflicts).  Both act only
+(``auto_route``: the ``ic-route-*`` options).  Both act only
 while the cluster router exists (``engagement``).  The rest of the package:
 ``ports`` plans this AZ's link ports on the transit switches, and
 ``link_addresses`` gives them deterministic, collision-free addresses and MACs.

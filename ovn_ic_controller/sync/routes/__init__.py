@@ -12,6 +12,12 @@ Exports the ``Routes`` concern.  Data flows one way through the package:
 - ``advertise.plan_advertisement`` and ``learn.plan_learned`` compare one such
   key with the database and emit the ops; they only read.
 
+Other AZs' routes overlapping this AZ's own networks are conflicts
+(``overlaps``): refused where they would be learned under
+``conflict-policy=deny``, else learned; either way logged when they appear or
+go, and published as the ``route_conflicts`` and ``learned_route_overlaps``
+metrics.
+
 While the topology stays the same, the index takes in only the routes the
 IDL reported changed, and only the keys they touch are compared with the
 database: a route added costs the same at 100 routes or 50,000.  When the
@@ -22,6 +28,8 @@ unchanged state plans nothing.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from typing import Any
 
 from ... import logs
@@ -33,10 +41,11 @@ from .advertise import plan_advertisement
 from .index import RouteIndex
 from .learn import plan_learned
 from .ledger import Problems
+from .overlaps import Conflict
 from .reasons import REFUSAL_SERIES
 from .records import IC_ROUTE_COLUMNS, STATIC_COLUMNS, Tally, TopologyCache, read_topology
 
-__all__ = ["Routes"]
+__all__ = ["Routes", "find_conflicts", "zone_name"]
 
 log = logs.get("sync.routes")
 
@@ -51,7 +60,8 @@ class Routes(Concern):
                          Logical_Router_Static_Route=_STATIC_ROUTE + " policy",
                          Logical_Switch_Port="name options"),
              IC_NB: columns(Transit_Switch="name"),
-             IC_SB: columns(Port_Binding="availability_zone transit_switch logical_port "
+             IC_SB: columns(Availability_Zone="name",
+                            Port_Binding="availability_zone transit_switch logical_port "
                                          "address external_ids",
                             Route=_IC_ROUTE)}
     writes = {NB: columns(Logical_Router="static_routes",
@@ -65,6 +75,9 @@ class Routes(Concern):
         self.cache = TopologyCache()
         self.index: RouteIndex | None = None
         self._published: set[tuple[str, ...]] = set()
+        self.conflicts: list[Conflict] = []  # as the last pass left them, sorted
+        self._published_conflicts: set[tuple[str, ...]] = set()
+        self._published_overlaps: set[tuple[str, ...]] = set()
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.name)
@@ -83,9 +96,27 @@ class Routes(Concern):
         for key, wanted, learned in index.dirty_learned():
             plan_learned(plan, key, wanted, learned)
         self.problems.settle()
+        self._note_conflicts(ctx, index.conflicts())
         if plan:
             log.info("routes.changes", **_summary(plan))
         return plan
+
+    def _note_conflicts(self, ctx: Context, now: set[Conflict]) -> None:
+        """Log the conflicts that appeared, changed (refused or learned) or went."""
+        before = set(self.conflicts)
+        if now == before:
+            return
+        for conflict in sorted(now - before):
+            log.warning("routes.conflict", router=conflict.router, local=conflict.local,
+                        remote=conflict.remote, availability_zone=zone_name(ctx, conflict.az),
+                        action="learned (reported only)" if conflict.learned else
+                        "refused (conflict-policy=deny)",
+                        reason="another AZ's route overlaps a local network")
+        still = {dataclasses.replace(conflict, learned=not conflict.learned) for conflict in now}
+        for conflict in sorted(before - now - still):
+            log.info("routes.conflict_gone", router=conflict.router, local=conflict.local,
+                     remote=conflict.remote, availability_zone=zone_name(ctx, conflict.az))
+        self.conflicts = sorted(now)
 
     @property
     def tally(self) -> Tally:
@@ -103,6 +134,31 @@ class Routes(Concern):
         for direction, reason in REFUSAL_SERIES:
             metrics.routes_refused.labels(direction=direction, reason=reason).set(
                 tally.refused[direction, reason])
+        overlaps: Counter = Counter()
+        for conflict, count in tally.conflicts.items():
+            if conflict.learned:
+                overlaps[conflict.local, conflict.remote] += count
+        self._published_conflicts = publish_gauge(
+            metrics.route_conflicts,
+            {(conflict.local, conflict.remote): 1 for conflict in tally.conflicts},
+            self._published_conflicts)
+        self._published_overlaps = publish_gauge(metrics.learned_route_overlaps, overlaps,
+                                                 self._published_overlaps)
+
+
+def find_conflicts(ctx: Context) -> list[Conflict]:
+    """The conflicts a full computation over ``ctx`` finds (for ``show``), sorted; bad rows
+    are warned about as in the daemon, conflicts are not logged."""
+    topology, _ = read_topology(ctx, TopologyCache(), ctx.az.uuid)
+    index = RouteIndex(topology, Problems(log))
+    index.update(ctx, None)
+    return sorted(index.conflicts())
+
+
+def zone_name(ctx: Context, uuid: Any) -> str:
+    """The name of the IC SB Availability_Zone ``uuid`` ("" once it is gone)."""
+    row = ctx.row(IC_SB, "Availability_Zone", uuid)
+    return row.name if row is not None else ""
 
 
 def _summary(plan: Plan) -> dict[str, int]:

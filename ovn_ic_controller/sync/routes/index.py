@@ -3,8 +3,9 @@
 For one topology (records.py), the index holds a record of every
 static route on a router and of every IC SB route that matters here (this
 AZ's own, and other AZs' on transit switches it learns from), each router's
-static_routes as last seen, and two ledgers (ledger.py) of the wanted
-rows: advertised IC SB rows and learned NB routes.
+static_routes as last seen, two ledgers (ledger.py) of the wanted rows:
+advertised IC SB rows and learned NB routes, and each router's local networks
+that other AZs' routes may conflict with (overlaps.py).
 
 ``update`` takes the rows the IDL reported changed and re-derives only those,
 and only the keys they touch are compared with the database afterwards; a
@@ -34,7 +35,8 @@ from .advertise import (
 )
 from .learn import LearnKey, remote_contribution, unparsable_learned
 from .ledger import Ledger, Problems
-from .reasons import ADVERTISE, LEARN, LEARNED
+from .overlaps import Conflict, Neighbourhoods, ProtectedNetworks
+from .reasons import ADVERTISE, CONFLICT, LEARN, LEARNED
 from .records import (
     IcRoute,
     LearnedRoute,
@@ -76,6 +78,10 @@ class RouteIndex:
             ADVERTISE, problems, group_of=lambda key: key[0], contested=duplicates)
         self._wanted_learned: Ledger[LearnKey, IcRoute] = Ledger(LEARN, problems)
         self._stale_remotes: dict[uuidlib.UUID, None] = {}
+        # Local networks, and (when static routes are among them) the remote routes by
+        # neighbourhood, to re-check those a static route appearing or going concerns.
+        self._protected = ProtectedNetworks(topology.conflicts, topology.routers)
+        self._near = Neighbourhoods() if topology.conflicts.static_routes else None
 
     # ---------------------------------------------------------------- update
     def update(self, ctx: Context, changed: ChangedRows | None) -> None:
@@ -160,6 +166,7 @@ class RouteIndex:
                             static_contribution(router, record, self.topology.options))
         if record.prefix is not None:
             self._count_local_prefix(router_uuid, (record.route_table, record.prefix), 1)
+            self._count_protected(router_uuid, record, 1)
 
     def _remove_route(self, router: uuidlib.UUID, record: LocalRoute | LearnedRoute) -> None:
         if isinstance(record, LearnedRoute):
@@ -172,6 +179,7 @@ class RouteIndex:
         self._advertised.drop((router, record.uuid))
         if record.prefix is not None:
             self._count_local_prefix(router, (record.route_table, record.prefix), -1)
+            self._count_protected(router, record, -1)
 
     def _count_local_prefix(self, router: uuidlib.UUID, key: tuple[str, Prefix],
                             delta: int) -> None:
@@ -191,6 +199,16 @@ class RouteIndex:
             if remotes:
                 self._stale_remotes.update(dict.fromkeys(remotes))
 
+    def _count_protected(self, router: uuidlib.UUID, record: LocalRoute, delta: int) -> None:
+        """Under the static-routes scope, count a destination route's prefix in or out of the
+        router's local networks; when that network comes or goes, the remote routes within
+        it are judged again."""
+        if self._near is None or record.policy == "src-ip":
+            return
+        changed = self._protected.count_static(router, record.prefix, delta)
+        if changed is not None:
+            self._stale_remotes.update(dict.fromkeys(self._near.within(changed)))
+
     def _update_ic_route(self, ctx: Context, uuid: uuidlib.UUID) -> None:
         before = self._ic_routes.pop(uuid, None)
         if before is not None:
@@ -208,6 +226,8 @@ class RouteIndex:
             if route.prefix is not None:
                 self._remote_by_prefix.setdefault((route.route_table, route.prefix),
                                                  []).append(uuid)
+                if self._near is not None:
+                    self._near.add(uuid, route.prefix)
             self._stale_remotes[uuid] = None
 
     def _unindex_ic_route(self, route: IcRoute) -> None:
@@ -217,6 +237,8 @@ class RouteIndex:
             return
         if route.prefix is not None:
             _remove(self._remote_by_prefix, (route.route_table, route.prefix), route.uuid)
+            if self._near is not None:
+                self._near.remove(route.uuid, route.prefix)
         self._stale_remotes[route.uuid] = None
 
     def _put_remote(self, uuid: uuidlib.UUID) -> None:
@@ -226,7 +248,7 @@ class RouteIndex:
             return
         self._wanted_learned.put(uuid, remote_contribution(
             route, self._learners.get(route.transit_switch, ()), self._local_prefixes,
-            self.topology.options))
+            self.topology.options, self._protected))
 
     # ---------------------------------------------------------------- read
     def dirty_advertisements(self) -> Iterator[tuple[AdKey, Advertisement | None,
@@ -245,6 +267,10 @@ class RouteIndex:
         for key in ledger.take_dirty():
             yield key, ledger.wanted(key).values(), learned.get(key, _NONE)
 
+    def conflicts(self) -> set[Conflict]:
+        """The conflicts of the routes as they stand (overlaps.py)."""
+        return {detail for kind, detail in self._wanted_learned.counts if kind == CONFLICT}
+
     def tally(self) -> Tally:
         tally = Tally(advertised=Counter(self._advertised.keys_per_group),
                       refused=Counter(self._advertised.counts),
@@ -252,6 +278,8 @@ class RouteIndex:
         for (kind, detail), count in self._wanted_learned.counts.items():
             if kind == LEARNED:
                 tally.learned[detail] = count
+            elif kind == CONFLICT:
+                tally.conflicts[detail] = count
             else:
                 tally.refused[kind, detail] += count
         return tally

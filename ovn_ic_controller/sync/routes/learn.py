@@ -12,6 +12,12 @@ route of its own (any policy) in the same route table to the same prefix.  The
 prefixes are compared parsed (address with host bits, and length) rather than
 as strings as 23.03 does, so ``10.0.0.5`` and ``10.0.0.5/32`` are one prefix.
 
+A route whose next hop is of the other address family is learned only as IPv4
+over IPv6 through a port whose IPv6 network holds the next hop (northd refuses
+anything else).  A route overlapping a local network is a conflict
+(overlaps.py), refused here under ``conflict-policy=deny``: decided in the same
+computation that would learn it, it is never written, not even for a moment.
+
 Each remote route is a source in a Ledger (ledger.py) keyed by (router,
 identity); ``plan_learned`` compares one such key with the router's learned
 routes of that identity.
@@ -26,7 +32,15 @@ from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN
 from ...db.plan import Plan
 from ..prefixes import Prefix
 from .ledger import Contribution, Problem
-from .reasons import LEARN, LEARNED, REFUSED_LOCAL_WINS, REFUSED_UNPARSABLE, refusal_reason
+from .overlaps import ProtectedNetworks
+from .reasons import (
+    LEARN,
+    LEARNED,
+    REFUSED_FAMILY,
+    REFUSED_LOCAL_WINS,
+    REFUSED_UNPARSABLE,
+    refusal_reason,
+)
 from .records import IcRoute, Identity, LearnedRoute, RouteOptions, RouterView, TsPort
 
 LearnKey = tuple[uuidlib.UUID, Identity | None]  # router, identity of its learned routes
@@ -34,10 +48,12 @@ LocalPrefixes = Mapping[uuidlib.UUID, Collection[tuple[str, Prefix]]]  # router 
 
 
 def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
-                        local_prefixes: LocalPrefixes, options: RouteOptions) -> Contribution:
+                        local_prefixes: LocalPrefixes, options: RouteOptions,
+                        protected: ProtectedNetworks | None = None) -> Contribution:
     """What another AZ's route makes the routers learning through its transit switch learn.
 
-    ``learners`` are the (router, usable port) pairs on that transit switch.
+    ``learners`` are the (router, usable port) pairs on that transit switch;
+    ``protected`` judges conflicts with their local networks (overlaps.py).
     """
     if route.identity is None:
         return Contribution(counts=(((LEARN, REFUSED_UNPARSABLE), 1),), problems=(
@@ -47,12 +63,16 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
                      "ip_prefix": route.ip_prefix, "nexthop": route.nexthop,
                      "message": "IC SB route not learned: its prefix or next hop does not "
                                 "parse or is link-local"}),))
+    mixed = route.prefix.family != route.identity[3]
+    if mixed and route.prefix.family == 6:  # no OVN advertises IPv6 over IPv4
+        return Contribution(counts=(((LEARN, REFUSED_FAMILY), 1),))
     reason = refusal_reason(route.prefix, allow_default=options.learn_default,
                             matcher=options.denylist)
     if reason is not None:
         return Contribution(counts=(((LEARN, reason), 1),))
     entries: dict[LearnKey, IcRoute] = {}
-    local_wins = 0
+    local_wins = family = 0
+    counts = []
     route_table, identity = route.route_table, route.identity
     for router, port in learners:
         if route_table and route_table != port.route_table:
@@ -61,11 +81,29 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
         if prefixes and (route_table, route.prefix) in prefixes:
             local_wins += 1
             continue
+        if mixed and not _ipv6_neighbour(route.identity[4], port):
+            family += 1
+            continue
+        if protected is not None:
+            refused, noted = protected.judge(router, route)
+            counts += noted
+            if refused:
+                continue
         entries[router.uuid, identity] = route
-    counts = [((LEARNED, route.transit_switch), len(entries))] if entries else []
+    if entries:
+        counts.append(((LEARNED, route.transit_switch), len(entries)))
     if local_wins:
         counts.append(((LEARN, REFUSED_LOCAL_WINS), local_wins))
+    if family:
+        counts.append(((LEARN, REFUSED_FAMILY), family))
     return Contribution(tuple(entries.items()), tuple(counts))
+
+
+def _ipv6_neighbour(nexthop: int, port: TsPort) -> bool:
+    """IPv4 over IPv6 (newer OVN's ``ic-route-ipv4-next-hop-ipv6``) is learned only through
+    a port with an IPv6 network that holds the next hop, as newer OVN learns it."""
+    return any(nexthop >> (128 - network.plen) == network.value >> (128 - network.plen)
+               for network in port.addresses.ipv6)
 
 
 def unparsable_learned(router: RouterView, route: LearnedRoute) -> Problem:

@@ -1,7 +1,8 @@
 """Why a route is not advertised or learned: every reason, and the rule for a prefix.
 
-The ledgers count what their sources want under (direction, reason) keys, and
-(LEARNED, transit switch) for the routes learned; ``Routes.report`` publishes
+The ledgers count what their sources want under (direction, reason) keys,
+(LEARNED, transit switch) for the routes learned and (CONFLICT, conflict) for
+the routes overlapping a local network; ``Routes.report`` publishes
 every (direction, reason) series of REFUSAL_SERIES, at 0 too, as the
 ``routes_refused`` metric.
 """
@@ -12,6 +13,7 @@ from ..prefixes import Prefix, PrefixMatcher, is_link_local_prefix
 
 ADVERTISE, LEARN = "advertise", "learn"  # directions
 LEARNED = "learned"  # counts (LEARNED, transit switch): routes learned through it
+CONFLICT = "conflict"  # counts (CONFLICT, overlaps.Conflict): routes overlapping a local network
 
 REFUSED_DEFAULT = "default"          # a default route without ic-route-*-default
 REFUSED_LINK_LOCAL = "link-local"    # a link-local prefix, or (advertising) next hop
@@ -20,11 +22,14 @@ REFUSED_UNPARSABLE = "unparsable"    # prefix or next hop does not parse
 REFUSED_NO_NEXTHOP = "no-nexthop"    # the port has no address of the prefix's family
 REFUSED_DUPLICATE = "duplicate"      # another source advertises the same row (Q1)
 REFUSED_LOCAL_WINS = "local-wins"    # the router has a static route to the prefix
+REFUSED_CONFLICT = "conflict"        # overlaps a local network, under conflict-policy=deny
+REFUSED_FAMILY = "family"            # next hop of the other family, not IPv4 over IPv6
 
 _COMMON = (REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL, REFUSED_UNPARSABLE)
 REFUSAL_SERIES = ([(ADVERTISE, reason) for reason in
                    (*_COMMON, REFUSED_NO_NEXTHOP, REFUSED_DUPLICATE)]
-                  + [(LEARN, reason) for reason in (*_COMMON, REFUSED_LOCAL_WINS)])
+                  + [(LEARN, reason) for reason in (*_COMMON, REFUSED_LOCAL_WINS,
+                                                    REFUSED_CONFLICT, REFUSED_FAMILY)])
 
 
 def refusal_reason(prefix: Prefix, *, allow_default: bool,

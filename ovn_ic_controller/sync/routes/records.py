@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import uuid as uuidlib
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
+from ...config import Config
 from ...constants import (
     IC_NB,
     IC_SB,
@@ -73,6 +75,7 @@ class Tally:
     advertised: Counter = dataclasses.field(default_factory=Counter)  # per transit switch
     learned: Counter = dataclasses.field(default_factory=Counter)     # per transit switch
     refused: Counter = dataclasses.field(default_factory=Counter)     # per (direction, reason)
+    conflicts: Counter = dataclasses.field(default_factory=Counter)   # per overlaps.Conflict
     transit_switches: set[str] = dataclasses.field(default_factory=set)
 
 
@@ -106,6 +109,24 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
                         learn=is_true(options.get(ROUTE_LEARN)),
                         learn_default=is_true(options.get(ROUTE_LEARN_DEFAULT)),
                         denylist=PrefixMatcher(entries)), problems
+
+
+SCOPE_STATIC_ROUTES = "subnets+static-routes"  # conflict-scope: static routes protected too
+
+
+@dataclasses.dataclass(frozen=True)
+class ConflictRules:
+    """What conflicts with other AZs' routes, and whether they are refused (overlaps.py)."""
+
+    deny: bool = False           # refuse conflicting routes (else learn and report them)
+    static_routes: bool = False  # static routes' prefixes are protected too
+
+
+def conflict_rules(config: Config, routers: Mapping[uuidlib.UUID, RouterView]) -> ConflictRules:
+    """The rules of ``config``; deny only under the automation (its cluster router exists)."""
+    deny = (config.auto_route is True and config.conflict_policy == "deny"
+            and any(router.name == config.cluster_router for router in routers.values()))
+    return ConflictRules(deny=deny, static_routes=config.conflict_scope == SCOPE_STATIC_ROUTES)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -163,6 +184,7 @@ class RouteTopology:
     az: uuidlib.UUID
     options: RouteOptions
     routers: dict[uuidlib.UUID, RouterView]  # every NB router, with ports or not (Q7)
+    conflicts: ConflictRules = ConflictRules()
 
     def transit_switches(self) -> set[str]:
         return {port.transit_switch for router in self.routers.values()
@@ -205,7 +227,7 @@ def read_topology(ctx: Context, cache: TopologyCache,
         routers[row.uuid] = _router_view(row.uuid, name,
                                          [cache.lrp(lrp) for lrp in lrps] if ts_ports else [],
                                          ts_ports)
-    return RouteTopology(az_uuid, options, routers), problems
+    return RouteTopology(az_uuid, options, routers, conflict_rules(ctx.config, routers)), problems
 
 
 def read_ts_ports(ctx: Context, cache: TopologyCache,
