@@ -8,6 +8,8 @@ BINDIR ?= /usr/local/bin
 CONFDIR ?= /etc/ovn-ic
 UNITDIR ?= /etc/systemd/system
 PYTEST_ARGS ?=
+# The slowest tests stay visible in every run.
+DURATIONS ?= --durations=20
 
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -34,13 +36,13 @@ venv: $(STAMP)
 
 # With the chroots built, a release test that cannot run one fails instead of skipping.
 test: deps chroots venv
-	OVN_IC_RELEASES_REQUIRED=1 $(VPY) -m pytest -q $(PYTEST_ARGS)
+	OVN_IC_RELEASES_REQUIRED=1 $(VPY) -m pytest -q $(DURATIONS) $(PYTEST_ARGS)
 
 unit: venv
 	$(VPY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
 functional: deps chroots venv
-	OVN_IC_RELEASES_REQUIRED=1 $(VPY) -m pytest -q tests/functional $(PYTEST_ARGS)
+	OVN_IC_RELEASES_REQUIRED=1 $(VPY) -m pytest -q tests/functional $(DURATIONS) $(PYTEST_ARGS)
 
 demo: deps venv
 	$(VPY) tests/demo.py
