@@ -10,7 +10,6 @@ import ovs.db.custom_index
 import ovs.db.idl
 import ovs.json
 import ovs.jsonrpc
-import ovs.reconnect
 import ovs.version
 import pytest
 from ovs_changes import process_update2_calling
@@ -165,11 +164,9 @@ SESSION_CHANGES = {  # how ovs could change under leader_follow, and the problem
                                          staticmethod(lambda remotes, probe_interval=None:
                                                       None)),
                    "leader_follow: Idl._session is not an ovs.jsonrpc.Session"),
-    "uncapped": (lambda mp: mp.setattr(ovs.reconnect.Reconnect, "set_backoff",
-                                       lambda self, low, high: None),
-                 "leader_follow: backoffs after failed connections were [0, 1000, 2000, 0]"),
     "no-reset": (lambda mp: mp.setattr(ovs.jsonrpc.Session, "reset_backoff", lambda self: None),
-                 "leader_follow: backoffs after failed connections were [0, 1000, 1000, 1000]"),
+                 "leader_follow: backoffs after failed connections were [0, 1000, 2000, 4000, "
+                 "8000]"),
     "probe-raises": (lambda mp: mp.delattr(ovs.jsonrpc.Session, "get_num_of_remotes"),
                      "leader_follow: the probe raised AttributeError("),
 }
