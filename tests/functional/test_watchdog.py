@@ -98,8 +98,8 @@ def test_a_frozen_active_stops_pinging_and_the_standby_writes_within_5s_of_its_k
         testbed.ic_sbctl("destroy", "Availability_Zone", az_uuid)  # for the survivor to redo
 
         # Systemd's part: no ping for WatchdogSec, so the daemon is killed.
-        active.kill()
         killed = time.monotonic()
+        active.kill()
         wait_until(lambda: [name for uuid, name in az_rows(testbed) if uuid != az_uuid]
                    == ["az1"], timeout=30, interval=0.02,
                    message="az1 registered again by the standby")
