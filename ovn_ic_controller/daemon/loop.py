@@ -62,6 +62,7 @@ class Daemon:
         self.leave_scheduler = Scheduler([self.leaving], self.metrics, clock)
         self.committer = Committer(self.metrics, self.mark_all_dirty, clock)
         self.status = Status(self.metrics, self.health)
+        self.watchdog = sdnotify.Watchdog.from_environment(clock)
         self.exiting = False
         self.reload_requested = False
         self._wakeup_r: socket.socket | None = None
@@ -139,7 +140,8 @@ class Daemon:
         now = self.clock()
         wake = [instant for instant in (self.committer.wake_at(now),
                                         self.scheduler.wake_at(now),
-                                        self.leave_scheduler.wake_at(now))
+                                        self.leave_scheduler.wake_at(now),
+                                        self.watchdog.wake_at())
                 if instant is not None]
         if wake:
             poller.timer_wait_until(math.ceil(min(wake) * 1000))
@@ -152,6 +154,7 @@ class Daemon:
 
     def iterate(self) -> None:
         started = time.monotonic()
+        self.watchdog.kick()  # from the loop itself: a hung loop stops pinging systemd
         self.metrics.iterations.inc()
         if self.reload_requested:
             self.reload_requested = False

@@ -237,7 +237,8 @@ def test_metrics_healthz_readyz(testbed):
 
     assert ctl.metric(M + "build_info", version=ovn_ic_controller.__version__,
                       ovs_version=re.search(r'ovs_version="([^"]*)"', body).group(1),
-                      fast_json="active", fast_idl="active", utf8_fix="active") == 1.0
+                      fast_json="active", fast_idl="active", utf8_fix="active",
+                      leader_follow="active") == 1.0
     assert ctl.metric(M + "fast_idl", state="active") == 1.0
     for db in DATABASES:
         assert ctl.metric(M + "db_connected", db=db) == 1.0, db

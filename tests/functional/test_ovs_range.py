@@ -81,7 +81,7 @@ def test_the_self_check_passes_on_the_lowest_ovs(lowest_ovs):
     version, paths, problems = json.loads(done.stdout.splitlines()[-1])
     assert version == ovs_compat.OVS_LOWEST
     assert (paths, problems) == ({"fast_json": "active", "fast_idl": "active",
-                                  "utf8_fix": "active"}, [])
+                                  "utf8_fix": "active", "leader_follow": "active"}, [])
 
 
 def test_the_ovs_internals_unit_tests_pass_on_the_lowest_ovs(lowest_ovs):

@@ -50,21 +50,22 @@ def exported():
 
 def test_every_fast_path_is_on_with_this_ovs():
     status, logs = install()
-    assert status == ovs_compat.Status(ACTIVE, ACTIVE, ACTIVE, ())
+    assert status == ovs_compat.Status(ACTIVE, ACTIVE, ACTIVE, ACTIVE, ())
     assert logs == [{"event": "ovs_compat.installed", "log_level": "info",
                      "component": "ovs_compat", "ovs_version": ovs.version.VERSION,
                      "fast_json": ACTIVE,
-                     "fast_idl": ACTIVE, "utf8_fix": ACTIVE}]
-    assert ovs_compat.fast_idl_active()
+                     "fast_idl": ACTIVE, "utf8_fix": ACTIVE, "leader_follow": ACTIVE}]
+    assert ovs_compat.fast_idl_active() and ovs_compat.leader_follow_active()
     assert type(ovs.json.Parser()) is fastjson.FastParser
     assert ovs.jsonrpc.Connection.__init__ is utf8stream._init
     gauge, info = exported()
     assert gauge == {ACTIVE: 1, FALLBACK: 0, ovs_compat.OFF: 0}
-    assert (info["fast_json"], info["fast_idl"], info["utf8_fix"]) == (ACTIVE,) * 3
+    assert (info["fast_json"], info["fast_idl"], info["utf8_fix"],
+            info["leader_follow"]) == (ACTIVE,) * 4
 
 
 def test_before_install_stock_ovs_does_the_work():
-    assert not ovs_compat.fast_idl_active()
+    assert not ovs_compat.fast_idl_active() and not ovs_compat.leader_follow_active()
     assert type(ovs.json.Parser()) is ovs.json.Parser
     assert exported()[0] == {ACTIVE: 0, FALLBACK: 0, ovs_compat.OFF: 1}
 
@@ -135,7 +136,8 @@ def test_version_range(version, outside):
 def test_an_untested_ovs_gets_stock_ovs_throughout(monkeypatch):
     monkeypatch.setattr(ovs.version, "VERSION", "4.1.0")
     status, [record] = install()
-    assert status.paths() == {"fast_json": FALLBACK, "fast_idl": FALLBACK, "utf8_fix": FALLBACK}
+    assert status.paths() == {"fast_json": FALLBACK, "fast_idl": FALLBACK, "utf8_fix": FALLBACK,
+                              "leader_follow": FALLBACK}
     assert record["problems"] == [
         f"ovs 4.1.0 is outside the tested range {ovs_compat.REQUIREMENT}"]
     assert type(ovs.json.Parser()) is ovs.json.Parser
@@ -155,6 +157,31 @@ def test_a_utf8_fix_that_does_not_hold_characters_back_is_turned_off(monkeypatch
     assert (status.fast_json, status.fast_idl, status.utf8_fix) == (ACTIVE, ACTIVE, FALLBACK)
     assert record["problems"][0].startswith("utf8_fix: a split character read as ")
     assert ovs.jsonrpc.Connection.__init__ is not utf8stream._init
+
+
+SESSION_CHANGES = {  # how ovs could change under leader_follow, and the problem reported
+    "no-session": (lambda mp: mp.setattr(ovs.jsonrpc.Session, "open_multiple",
+                                         staticmethod(lambda remotes, probe_interval=None:
+                                                      None)),
+                   "leader_follow: Idl._session is not an ovs.jsonrpc.Session"),
+    "no-reset": (lambda mp: mp.setattr(ovs.jsonrpc.Session, "reset_backoff", lambda self: None),
+                 "leader_follow: backoffs after failed connections were [0, 1000, 2000, 4000, "
+                 "8000]"),
+    "probe-raises": (lambda mp: mp.delattr(ovs.jsonrpc.Session, "get_num_of_remotes"),
+                     "leader_follow: the probe raised AttributeError("),
+}
+
+
+@pytest.mark.parametrize("change", SESSION_CHANGES)
+def test_a_changed_session_keeps_ovs_reconnect_backoff(monkeypatch, change):
+    make, problem = SESSION_CHANGES[change]
+    make(monkeypatch)
+    status, [record] = install()
+    assert (status.fast_json, status.fast_idl, status.utf8_fix,
+            status.leader_follow) == (ACTIVE, ACTIVE, ACTIVE, FALLBACK)
+    assert not ovs_compat.leader_follow_active()
+    assert record["problems"][0].startswith(problem), record
+    assert exported()[1]["leader_follow"] == FALLBACK
 
 
 def test_the_c_parser_is_left_alone(monkeypatch):

@@ -1,13 +1,15 @@
 """Everything that patches or subclasses private parts of the ``ovs`` library, and the
 start-up check that decides whether each part may be used.
 
-Three fast paths, none of them needed for correctness:
+Three fast paths and one reconnect policy, none of them needed for correctness:
 
 * ``fast_json`` (fastjson.py): ``ovs.json.Parser`` on the standard library's C decoder;
 * ``fast_idl`` (fastidl.py): new rows keep the update's JSON until a column is used;
   ``FastInsertIdl`` overrides three private ``Idl`` methods and swaps each table's rows
   class;
-* ``utf8_fix`` (utf8stream.py): reads no longer break a UTF-8 character in two.
+* ``utf8_fix`` (utf8stream.py): reads no longer break a UTF-8 character in two;
+* ``leader_follow`` (db/connection.py): a clustered database's session (``Idl._session``)
+  retries every member without ovs's growing backoff, to find a new Raft leader at once.
 
 ``install()`` turns each one on only if ``ovs`` is a release the tests run against
 (``REQUIREMENT``, which setup.cfg repeats; tests/functional/test_ovs_range.py runs the
@@ -47,11 +49,12 @@ class Status:
     fast_json: str = OFF
     fast_idl: str = OFF
     utf8_fix: str = OFF
+    leader_follow: str = OFF
     problems: tuple[str, ...] = ()
 
     def paths(self) -> dict[str, str]:
         return {"fast_json": self.fast_json, "fast_idl": self.fast_idl,
-                "utf8_fix": self.utf8_fix}
+                "utf8_fix": self.utf8_fix, "leader_follow": self.leader_follow}
 
 
 _status = Status()
@@ -65,6 +68,10 @@ def fast_idl_active() -> bool:
     return _status.fast_idl == ACTIVE
 
 
+def leader_follow_active() -> bool:
+    return _status.leader_follow == ACTIVE
+
+
 def install() -> Status:
     """Turn on each fast path that passes its checks; log the outcome in one line."""
     global _status
@@ -74,7 +81,7 @@ def install() -> Status:
     outside = version_problem(ovs.version.VERSION)
     if outside:
         problems.append(outside)
-        _status = Status(FALLBACK, FALLBACK, FALLBACK, tuple(problems))
+        _status = Status(FALLBACK, FALLBACK, FALLBACK, FALLBACK, tuple(problems))
     else:
         fast_json = C_PARSER
         if fastjson.install():
@@ -84,7 +91,9 @@ def install() -> Status:
         utf8stream.install()
         utf8_fix = _checked("utf8_fix", selfcheck.utf8_fix_problems, utf8stream.uninstall,
                             problems)
-        _status = Status(fast_json, fast_idl, utf8_fix, tuple(problems))
+        leader_follow = _checked("leader_follow", selfcheck.leader_follow_problems,
+                                 lambda: None, problems)
+        _status = Status(fast_json, fast_idl, utf8_fix, leader_follow, tuple(problems))
     fields = {"ovs_version": ovs.version.VERSION, **_status.paths()}
     if problems:
         log.warning("ovs_compat.fallback", problems=problems, **fields)

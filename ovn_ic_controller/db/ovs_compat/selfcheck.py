@@ -20,6 +20,7 @@ import ovs.db.custom_index
 import ovs.db.idl
 import ovs.json
 import ovs.jsonrpc
+import ovs.timeval
 
 from .. import values
 from . import fastjson
@@ -103,6 +104,30 @@ def utf8_fix_problems() -> list[str]:
     if first != (errno.EAGAIN, None) or error or message.result != ["zone-é"]:
         return [f"a split character read as {first}, then {(error, message)}"]
     return []
+
+
+# -------------------------------------------------------------- leader_follow
+@_guarded
+def leader_follow_problems() -> list[str]:
+    """An Idl of two remotes keeps its ovs.jsonrpc.Session in ``_session``, whose
+    ``reset_backoff`` lets each remote be tried once without a backoff, after which
+    the backoff starts again from its smallest."""
+    helper = ovs.db.idl.SchemaHelper(schema_json=copy.deepcopy(PROBE_SCHEMA))
+    helper.register_all()
+    idl = ovs.db.idl.Idl("unix:ovs_compat-probe-1,unix:ovs_compat-probe-2", helper)
+    session = getattr(idl, "_session", None)  # never run: nothing connects
+    if not isinstance(session, ovs.jsonrpc.Session) or session.get_num_of_remotes() != 2:
+        return ["Idl._session is not an ovs.jsonrpc.Session of its remotes"]
+    reconnect, now = session.reconnect, ovs.timeval.msec()
+    waits = []
+    for attempt in range(5):  # two tries of both remotes, the backoff lifted before the 4th
+        if attempt == 3:
+            session.reset_backoff()
+        reconnect.connect_failed(now, errno.ECONNREFUSED)
+        waits.append(round(reconnect.timeout(now)))
+    expected = [0, 1000, 2000, 0, 1000]
+    return [] if waits == expected else [
+        f"backoffs after failed connections were {waits} ms, not {expected}"]
 
 
 # ------------------------------------------------------------------ fast_idl
