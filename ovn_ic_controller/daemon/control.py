@@ -31,9 +31,10 @@ import ovs.unixctl.server
 import ovs.util
 
 from .. import __version__, logs, show
-from ..config import ConfigError
+from ..config import Config, ConfigError
 from ..constants import IC_NB, IC_SB, NB, SB
 from ..db.connection import tables_of
+from ..logs import quote
 from ..sync.base import Context
 
 log = logs.get("control")
@@ -67,16 +68,17 @@ class Control:
         self.server: ovs.unixctl.server.UnixctlServer | None = None
         daemon.metrics.paused.set(0)
 
-    def open(self, configured: str) -> None:
+    def open(self, config: Config) -> None:
         """Listen; ConfigError (exit 78) when the socket cannot be created."""
-        path, pidfile = socket_path(configured)
+        path, pidfile = socket_path(config.unixctl)
         ovs.util.PROGRAM_NAME = PROGRAM  # what the "version" verb names
         if pidfile:
             ovs.daemon.set_pidfile(pidfile)
             ovs.daemon.daemonize_start()  # no fork: only the locked pidfile, gone at exit
         error, self.server = ovs.unixctl.server.UnixctlServer.create(path, __version__)
         if error:
-            raise ConfigError(f"unixctl: cannot listen on {path}: {os.strerror(error)}")
+            raise ConfigError(f"{config.path}: key 'unixctl' = {quote(config.unixctl)}: "
+                              f"cannot listen on {quote(path)}: {os.strerror(error)}")
         for name, usage, args, handler in self._verbs():
             ovs.unixctl.command_register(name, usage, args, args, _reply(handler), None)
         # ovn-appctl's errors point to list-commands: the library's "help" under that name

@@ -109,7 +109,7 @@ class Daemon:
         _tune_gc()
         self.install_signals()
         self.start_metrics()
-        self.control.open(self.config.unixctl)
+        self.control.open(self.config)
         self.open_databases()
         log.info("daemon.started", config=self.config.path, pid=os.getpid(),
                  remotes=self.config.remotes)
