@@ -81,6 +81,11 @@ def test_paused_the_daemon_writes_nothing_keeps_the_lock_and_its_replicas_curren
     assert [r[1] for r in learned(az1, "lr1")] == []  # not learned either
     assert ctl1.metric(M + "lock_held") == 1  # the lock is kept: no standby takes over
     assert reply(ctl1, "status") == "Status: paused\n"
+    standby = Controller(testbed, az1, name="ctl-az1-b").start()
+    assert reply(standby, "status") == "Status: standby\n"
+    time.sleep(1)
+    assert reply(standby, "status") == "Status: standby\n"
+    assert not [r for r in ic_routes(testbed, "az1") if r[3] == "10.11.9.0/24"]
 
     assert reply(ctl1, "resume") == ""
     assert reply(ctl1, "is-paused") == "false\n"
