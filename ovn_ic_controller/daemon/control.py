@@ -73,6 +73,11 @@ class Control:
         path, pidfile = socket_path(config.unixctl)
         ovs.util.PROGRAM_NAME = PROGRAM  # what the "version" verb names
         if pidfile:
+            running = ovs.daemon.read_pidfile(pidfile)  # > 0: a live process holds it
+            if running > 0:
+                raise ConfigError(f"{config.path}: key 'unixctl' = '': {pidfile}: pid {running} "
+                                  f"runs with the default control socket; give each instance "
+                                  f"on this host its own unixctl")
             ovs.daemon.set_pidfile(pidfile)
             ovs.daemon.daemonize_start()  # no fork: only the locked pidfile, gone at exit
         error, self.server = ovs.unixctl.server.UnixctlServer.create(path, __version__)
@@ -180,11 +185,17 @@ class Control:
 
 
 def _reply(handler: Callable[[list[str]], str]) -> Callable:
+    """The unixctl callback of ``handler``: a verb that fails answers an error, and the
+    daemon goes on (a bug in ``show`` must not stop the interconnection)."""
     def callback(conn: Any, argv: list[str], _aux: Any) -> None:
         try:
             text = handler(argv)
         except ValueError as exc:
             conn.reply_error(f"{exc}\n")
+            return
+        except Exception as exc:
+            log.exception("control.verb_failed", verb=handler.__name__)
+            conn.reply_error(f"failed: {exc!r}\n")
             return
         conn.reply(text)
     return callback

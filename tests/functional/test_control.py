@@ -57,6 +57,17 @@ def test_the_default_socket_is_found_by_name_and_answers_as_ovn_ic(testbed):
     assert not os.path.exists(f"{rundir}/ovn-ic-controller.pid")
 
 
+def test_a_second_instance_with_the_default_socket_is_refused(testbed):
+    first = Controller(testbed, testbed.azs[0], unixctl=None).start()
+    second = Controller(testbed, testbed.azs[0], name="second", unixctl=None)
+    second.start(wait_ready=False)
+    assert second.process.wait(30) == 78
+    assert (f"{second.config_path}: key 'unixctl' = '': {testbed.env['OVN_RUNDIR']}/"
+            f"ovn-ic-controller.pid: pid {first.process.pid} runs with the default control "
+            f"socket") in second.log_path.read_text()
+    assert reply(first, "status", target="ovn-ic-controller") == "Status: active\n"
+
+
 def test_paused_the_daemon_writes_nothing_keeps_the_lock_and_its_replicas_current(testbed):
     ctl1, ctl2 = ours_everywhere(testbed)
     az1, az2 = testbed.azs

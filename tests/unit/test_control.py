@@ -87,3 +87,28 @@ def test_the_default_socket_is_named_as_ovs_daemons_name_theirs(monkeypatch):
     assert control.socket_path("/tmp/a.ctl") == ("/tmp/a.ctl", None)
     monkeypatch.delenv("OVN_RUNDIR")
     assert control.socket_path("")[1] == "/var/run/ovn/ovn-ic-controller.pid"
+
+
+class Connection:
+    """What a unixctl callback answers on, as ovs.unixctl.server.UnixctlConnection."""
+
+    def __init__(self):
+        self.replies = []
+
+    def reply(self, text):
+        self.replies.append(("ok", text))
+
+    def reply_error(self, text):
+        self.replies.append(("error", text))
+
+
+def test_a_verb_that_fails_answers_an_error_and_the_daemon_goes_on():
+    def broken(_argv):
+        raise KeyError("no such table")
+    conn = Connection()
+    control._reply(broken)(conn, [], None)
+    control._reply(control.Control(daemon()).status)(conn, [], None)
+    control._reply(control.Control(daemon()).vlog_set)(conn, ["loud"], None)
+    assert conn.replies[0] == ("error", "failed: KeyError('no such table')\n")
+    assert conn.replies[1] == ("ok", "Status: active\n")
+    assert conn.replies[2][0] == "error" and "unknown level 'loud'" in conn.replies[2][1]
