@@ -72,18 +72,18 @@ class Control:
         """Listen; ConfigError (exit 78) when the socket cannot be created."""
         path, pidfile = socket_path(config.unixctl)
         ovs.util.PROGRAM_NAME = PROGRAM  # what the "version" verb names
-        if pidfile:
-            running = ovs.daemon.read_pidfile(pidfile)  # > 0: a live process holds it
-            if running > 0:
-                raise ConfigError(f"{config.path}: key 'unixctl' = '': {pidfile}: pid {running} "
-                                  f"runs with the default control socket; give each instance "
-                                  f"on this host its own unixctl")
-            ovs.daemon.set_pidfile(pidfile)
-            ovs.daemon.daemonize_start()  # no fork: only the locked pidfile, gone at exit
+        running = ovs.daemon.read_pidfile(pidfile) if pidfile else 0  # > 0: a live holder
+        if running > 0:
+            raise ConfigError(f"{config.path}: key 'unixctl' = '': {pidfile}: pid {running} "
+                              f"runs with the default control socket; give each instance "
+                              f"on this host its own unixctl")
         error, self.server = ovs.unixctl.server.UnixctlServer.create(path, __version__)
         if error:
             raise ConfigError(f"{config.path}: key 'unixctl' = {quote(config.unixctl)}: "
                               f"cannot listen on {quote(path)}: {os.strerror(error)}")
+        if pidfile:  # written once the socket it names is there
+            ovs.daemon.set_pidfile(pidfile)
+            ovs.daemon.daemonize_start()  # no fork: only the locked pidfile, gone at exit
         for name, usage, args, handler in self._verbs():
             ovs.unixctl.command_register(name, usage, args, args, _reply(handler), None)
         # ovn-appctl's errors point to list-commands: the library's "help" under that name
