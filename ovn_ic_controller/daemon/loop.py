@@ -9,6 +9,9 @@ Signal handlers only record intent; a wakeup fd makes the Poller return at
 once.  With enable-ic=false no concern runs: the leave planner (sync/leave.py)
 withdraws this AZ instead, needing only the local NB and SB, and the daemon
 then stays idle until enable-ic is true again.
+
+The ovn-appctl socket (control.py) is served on the same Poller, at the top of
+each iteration; paused, the loop keeps the replicas and the lock, writes nothing.
 """
 
 from __future__ import annotations
