@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from controller import Controller
 from icview import ours_everywhere
 from routeview import ic_routes, learned, routers_on_ts1, wait_for
-from testbed import wait_until
+from testbed import HOST_RELEASE, wait_until
 
 M = "ovn_ic_controller_"
 VERBS = ("exit", "pause", "resume", "is-paused", "status", "nb-connection-status",
@@ -154,3 +155,28 @@ def test_a_socket_that_cannot_be_made_stops_the_start(testbed, tmp_path):
     assert (f"configuration error: {ctl.config_path}: key 'unixctl' = '{path}': cannot listen "
             f"on '{path}': No such file or directory") in ctl.log_path.read_text()
 
+
+
+@pytest.mark.parametrize("release", [HOST_RELEASE, "25.03"])
+def test_the_replies_are_those_of_the_release_ovn_ic(release_testbed, release):
+    """Ours in az1, that release's ovn-ic in az2: each verb answers the same (compared
+    without the final newline, which the testbed strips from the chroot's ovn-appctl)."""
+    tb = release_testbed
+    az1, az2 = tb.azs
+    ours = Controller(tb, az1).start()
+    az2.start_reference_ic()
+
+    def both(*args):
+        return reply(ours, *args).strip(), tb.run("ovn-appctl", "-t", az2.dir / "ic.ctl", *args)
+    verbs = [["status"], ["is-paused"], ["pause"], ["status"], ["is-paused"], ["resume"],
+             ["status"]]
+    if release != HOST_RELEASE:  # 23.06 added them
+        verbs += [[verb] for verb in ("nb-connection-status", "sb-connection-status",
+                                      "ic-nb-connection-status", "ic-sb-connection-status")]
+    for verb in verbs:
+        mine, theirs = both(*verb)
+        assert mine == theirs, (verb, mine, theirs)
+    if release != HOST_RELEASE:
+        tb.kill_ic_sb()
+        wait_until(lambda: both("ic-sb-connection-status") == ("not connected",) * 2,
+                   timeout=30, message="both see the IC SB gone")
