@@ -30,7 +30,7 @@ import ovs.unixctl
 import ovs.unixctl.server
 import ovs.util
 
-from .. import __version__, logs, show
+from .. import __version__, logs, sdnotify, show
 from ..config import Config, ConfigError
 from ..constants import IC_NB, IC_SB, NB, SB
 from ..db.connection import tables_of
@@ -135,6 +135,7 @@ class Control:
                                                   "nothing written")
         self.paused = True
         self.daemon.metrics.paused.set(1)
+        sdnotify.notify("STATUS=paused: writing nothing until resumed")
         return ""
 
     def resume(self, _argv: list[str]) -> str:

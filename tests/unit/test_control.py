@@ -32,7 +32,9 @@ def test_status_is_paused_then_active_or_standby_as_ovn_ic_prints_it():
     assert ctl.pause([]) == "" and ctl.status([]) == "Status: paused\n"
 
 
-def test_pause_holds_the_loop_says_so_and_resume_recomputes_everything():
+def test_pause_holds_the_loop_says_so_and_resume_recomputes_everything(monkeypatch):
+    told = []
+    monkeypatch.setattr(control.sdnotify, "notify", told.append)
     world = daemon()
     ctl = control.Control(world)
     assert not ctl.holds() and ctl.is_paused([]) == "false\n" and paused(world) == 0
@@ -40,6 +42,7 @@ def test_pause_holds_the_loop_says_so_and_resume_recomputes_everything():
     assert ctl.holds() and ctl.is_paused([]) == "true\n" and paused(world) == 1
     ready, why = world.health.get()
     assert not ready and why.startswith("paused")
+    assert told == ["STATUS=paused: writing nothing until resumed"]  # what systemctl shows
     ctl.resume([])
     assert not ctl.holds() and paused(world) == 0 and world.dirty == 1
     ctl.resume([])  # resuming a running daemon changes nothing
