@@ -8,6 +8,7 @@ metrics-address that ``run`` cannot listen on.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import textwrap
 
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "to stderr)")
     parser.add_argument("--log-format", choices=("json", "console"), default=None,
                         help="json or console (default: console on a terminal, json otherwise)")
+    parser.add_argument("--unixctl", metavar="PATH",
+                        help="run: the ovn-appctl control socket (overrides the unixctl key)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run the daemon in the foreground (the default)")
@@ -145,8 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     if command == "sample-config":
         sys.stdout.write(config.sample())
         return 0
-    try:
+
+    def load() -> config.Config:
         settings = config.load(args.config)
+        return dataclasses.replace(settings, unixctl=args.unixctl) if args.unixctl else settings
+    try:
+        settings = load()
     except config.ConfigError as exc:
         return _config_error(exc)
     if command == "check-config":
@@ -163,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     if command == "run":
         from .daemon import Daemon
         try:
-            return Daemon(settings, reload_config=lambda: config.load(args.config)).run()
-        except config.ConfigError as exc:  # found at start: metrics-address cannot be listened on
+            return Daemon(settings, reload_config=load).run()
+        except config.ConfigError as exc:  # found at start: metrics-address or unixctl unusable
             return _config_error(exc)
     return _run_one_shot(command, args, settings)
 

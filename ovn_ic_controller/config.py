@@ -245,6 +245,11 @@ OPTIONS: tuple[Option, ...] = (
            "One that cannot be listened on stops the start (exit 78) and refuses a reload."),
     Option("probe-interval-ms", parse_probe_interval, "",
            "Inactivity probe for tcp/ssl remotes in ms (0: off; empty: the OVS default, 5000)."),
+    Option("unixctl", parse_path, "",
+           "The ovn-appctl control socket (--unixctl overrides it); a relative path is taken "
+           "in the OVN rundir ($OVN_RUNDIR, else /var/run/ovn). Empty: "
+           "<rundir>/ovn-ic-controller.<pid>.ctl with <rundir>/ovn-ic-controller.pid, which "
+           "'ovn-appctl -t ovn-ic-controller' finds. Read at start only."),
 )
 
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
@@ -278,6 +283,7 @@ class Config:
     ssl_ca_cert: str
     metrics_address: tuple[str, int]
     probe_interval_ms: int | None
+    unixctl: str
 
     @property
     def ic_nb_remote(self) -> str:

@@ -19,6 +19,7 @@ import structlog
 LEVELS = ("debug", "info", "warning", "error")
 QUOTE_LIMIT = 200  # characters of a value quoted in an error line
 LOG_LIMIT = 1000  # characters of any string logged (a quoted value fits with its message)
+_level = "info"
 
 
 def setup(level: str = "info", fmt: str | None = None, stream=None) -> None:
@@ -41,12 +42,23 @@ def setup(level: str = "info", fmt: str | None = None, stream=None) -> None:
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            getattr(logging, level.upper())),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
+    set_level(level)
     _bridge_vlog()
+
+
+def set_level(level: str) -> None:
+    """Log ``level`` (one of LEVELS) and above from now on; ``ovn-appctl vlog/set`` too."""
+    global _level
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
+        getattr(logging, level.upper())))
+    _level = level
+
+
+def level() -> str:
+    return _level
 
 
 def _printable_values(_logger, _method, event: dict) -> dict:

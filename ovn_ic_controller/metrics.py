@@ -55,6 +55,9 @@ class Metrics:
         self.lock_held = Gauge(PREFIX + "lock_held",
                                "1 when this instance holds the ovn_ic lock on the local SB "
                                "(active), 0 on standby.", registry=reg)
+        self.paused = Gauge(PREFIX + "paused",
+                            "1 while paused by 'ovn-appctl ... pause': replicas kept current, "
+                            "lock kept, nothing written.", registry=reg)
         self.idle = Gauge(PREFIX + "idle",
                           "1 for the reason this instance writes nothing although it could "
                           "(no-az-name, ic-disabled, no-nb-global).", ["reason"], registry=reg)

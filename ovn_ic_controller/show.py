@@ -55,7 +55,8 @@ SHOWN = {
                    Route="availability_zone transit_switch ip_prefix nexthop origin "
                          "route_table"),
 }
-WANTED = merge_columns([Routes(), types.SimpleNamespace(reads=SHOWN, writes={})])
+READER = types.SimpleNamespace(reads=SHOWN, writes={})  # the daemon replicates these too
+WANTED = merge_columns([Routes(), READER])
 
 
 def show(config: Config, *, fmt: str, timeout: float) -> int:

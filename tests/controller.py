@@ -36,6 +36,7 @@ class Controller:
         self.config_path = self.dir / f"{self.label}.conf"
         self.log_path = self.dir / f"{self.label}.log"
         self.metrics_port = find_free_port()
+        self.ctl_path = self.dir / f"{self.label}.ctl"
         self.settings = {
             "az-name": az.name,
             "ovn-nb-db": az.nb,
@@ -43,6 +44,7 @@ class Controller:
             "ic-nb-db": testbed.ic_nb,
             "ic-sb-db": testbed.ic_sb,
             "metrics-address": f"127.0.0.1:{self.metrics_port}",
+            "unixctl": str(self.ctl_path),  # None: the default, in the testbed's OVN_RUNDIR
         }
         self.settings.update({key.replace("_", "-"): value for key, value in settings.items()})
         self.process = None
@@ -133,6 +135,12 @@ class Controller:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+    def appctl(self, *args, target=None, timeout=10):
+        """Run the real ``ovn-appctl -t <target> ARGS`` (default: this daemon's socket)."""
+        return subprocess.run(["ovn-appctl", "-t", str(target or self.ctl_path), *args],
+                              capture_output=True, text=True, timeout=timeout,
+                              env=self.testbed.env)
 
     def send(self, sig):
         self.process.send_signal(sig)

@@ -7,7 +7,8 @@ subnet (az1 10.16.0.0/24, az2 10.17.0.0/24) and an emulated gateway chassis;
 everything else comes from its controller.conf (``ts-num = 2``, ``gw-nodes``,
 ``auto-route = true``): transit switches, link ports, gateway chassis and route
 options.  It then shows what an operator looks at, the learned ECMP routes
-included, and what ``ovn-ic-controller doctor`` finds in each AZ, and stops
+included, ``ovn-appctl -t <control socket> status`` of each AZ's daemon, and
+what ``ovn-ic-controller doctor`` finds in each AZ, and stops
 everything it started.  As no ovn-controller runs, the demo claims the gateway
 ports itself, as ovn-controller on the gateway would.  DEMO_KEEP=1 leaves it
 all running and prints how to stop it.
@@ -103,6 +104,9 @@ def main() -> int:
             print(f"   {state} (holds the ovn_ic lock on its SB); /readyz: "
                   f"{controller.http('/readyz')[1].strip()}")
             show_metrics(controller)
+            heading(f"{controller.az.name}: ovn-appctl -t {controller.ctl_path} status")
+            status = controller.appctl("status")
+            print("  ", (status.stdout + status.stderr).strip())
         for az in testbed.azs:
             claim_gateway_ports(az, f"gw-{az.name}")
         for controller in controllers:

@@ -3,7 +3,8 @@
 ``loop``: the run/iterate/block loop, signals, shutdown and reload (``Daemon``);
 ``scheduler``: which concern computes when, isolating one that raises;
 ``committer``: plans to one transaction per database, with retries;
-``status``: the lock, the AZ identity and readiness, as logged and reported.
+``status``: the lock, the AZ identity and readiness, as logged and reported;
+``control``: the ovn-appctl socket, its verbs, and pause.
 """
 
 from .loop import Daemon

@@ -9,6 +9,9 @@ Signal handlers only record intent; a wakeup fd makes the Poller return at
 once.  With enable-ic=false no concern runs: the leave planner (sync/leave.py)
 withdraws this AZ instead, needing only the local NB and SB, and the daemon
 then stays idle until enable-ic is true again.
+
+The ovn-appctl socket (control.py) is served on the same Poller, at the top of
+each iteration; paused, the loop keeps the replicas and the lock, writes nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Callable
 import ovs.poller
 import ovs.stream
 
-from .. import logs, sdnotify
+from .. import logs, sdnotify, show
 from ..config import Config, ConfigError
 from ..constants import DATABASE_ORDER, LOCK_NAME, NB, SB
 from ..db.connection import Database, apply_ssl, tables_of
@@ -35,6 +38,7 @@ from ..sync import build_concerns
 from ..sync.base import Concern, Context, merge_columns
 from ..sync.leave import Leave
 from .committer import Committer
+from .control import Control
 from .scheduler import Scheduler
 from .status import Status
 
@@ -55,7 +59,7 @@ class Daemon:
         self.health = Health()
         self.concerns: list[Concern] = build_concerns() if concerns is None else concerns
         self.leaving = Leave()
-        self.wanted = merge_columns([*self.concerns, self.leaving])
+        self.wanted = merge_columns([*self.concerns, self.leaving, show.READER])
         self.dbs: dict[str, Database] = {}
         self.metrics_server: MetricsServer | None = None
         self.scheduler = Scheduler(self.concerns, self.metrics, clock)
@@ -63,6 +67,7 @@ class Daemon:
         self.committer = Committer(self.metrics, self.mark_all_dirty, clock)
         self.status = Status(self.metrics, self.health)
         self.watchdog = sdnotify.Watchdog.from_environment(clock)
+        self.control = Control(self)  # ovn-appctl verbs (daemon/control.py)
         self.exiting = False
         self.reload_requested = False
         self._wakeup_r: socket.socket | None = None
@@ -108,6 +113,7 @@ class Daemon:
         _tune_gc()
         self.install_signals()
         self.start_metrics()
+        self.control.open(self.config)
         self.open_databases()
         log.info("daemon.started", config=self.config.path, pid=os.getpid(),
                  remotes=self.config.remotes)
@@ -129,6 +135,7 @@ class Daemon:
             db.close()
         if self.metrics_server is not None:
             self.metrics_server.stop()
+        self.control.close()
         log.info("daemon.stopped")
 
     def _block(self) -> None:
@@ -136,6 +143,7 @@ class Daemon:
         for db in self.dbs.values():
             db.wait(poller)
         poller.fd_wait(self._wakeup_r.fileno(), ovs.poller.POLLIN)
+        self.control.wait(poller)
         poller.timer_wait(LAST_SYNC_REFRESH_MS)
         now = self.clock()
         wake = [instant for instant in (self.committer.wake_at(now),
@@ -159,6 +167,7 @@ class Daemon:
         if self.reload_requested:
             self.reload_requested = False
             self.reload()
+        self.control.run()
         for key in DATABASE_ORDER:
             db = self.dbs[key]
             db.run()
@@ -174,6 +183,8 @@ class Daemon:
         self.metrics.iteration_seconds.observe(time.monotonic() - started)
 
     def _sync(self) -> None:
+        if self.control.holds():
+            return
         needed = DATABASE_ORDER if self.config.enable_ic else LEAVING_NEEDS
         waiting = [key for key in needed if not self.dbs[key].connected]
         if waiting:

@@ -22,13 +22,17 @@ The IC SB part deletes one AZ's Route, Port_Binding and Gateway rows and its
 Availability_Zone row in one transaction, as their strong references demand.
 The shared IC NB (transit switches) is never touched.
 
-Order: ``Leave.plan`` yields the IC SB part only once the local part has
-nothing left to do.  The daemon commits all databases of one iteration
-together, so leaving takes two iterations: first learned routes, options,
-ports and mirrors go (learning has already stopped: no other concern runs
-while enable-ic is false), then, once the NB shows that, this AZ's IC SB rows
-go and peers withdraw what they learned from us.  A failure in either step
-is retried from the state the replicas then show.
+Order: ``Leave.plan`` yields each step only once the one before has nothing
+left to do, and the daemon commits one step per iteration.  First learning is
+switched off: the route options the automation manages (ic-route-adv,
+ic-route-learn, ...) go alone, in their own NB transaction, before anything
+is removed (as Kube-OVN does since #7265), so that no IC controller, ours on
+standby or a C ovn-ic taking the lock, learns again what is being removed;
+this daemon itself stopped learning when enable-ic became false, as no other
+concern runs then.  Then learned routes, ports and mirrors go; then, once the
+NB shows that, this AZ's IC SB rows go and peers withdraw what they learned
+from us.  A failure in any step is retried from the state the replicas then
+show.  ``leave`` and ``reset`` write the local part in one transaction.
 """
 
 from __future__ import annotations
@@ -71,6 +75,15 @@ def local_plan(ctx: Context) -> Plan:
     return plan
 
 
+def learning_off_plan(ctx: Context) -> Plan:
+    """The first step of leaving: remove the route options the automation set."""
+    plan = Plan("leave")
+    _remove_our_options(ctx, plan)
+    for db in plan.databases():
+        plan.comment(db, "leave: stop advertising and learning routes")
+    return plan
+
+
 def withdrawal_plan(ctx: Context, az_name: str) -> Plan:
     """Delete AZ ``az_name``'s rows from the IC SB, all in one transaction."""
     plan = Plan("leave")
@@ -110,8 +123,8 @@ class Leave(Concern):
                           Logical_Router_Port="gateway_chassis", Logical_Switch="ports")}
 
     def plan(self, ctx: Context) -> Plan:
-        plan = local_plan(ctx)
-        return plan or withdrawal_plan(ctx, own_az_name(ctx))
+        return (learning_off_plan(ctx) or local_plan(ctx)
+                or withdrawal_plan(ctx, own_az_name(ctx)))
 
 
 # ---------------------------------------------------------------- local part

@@ -5,6 +5,7 @@ when its ConfigMap is deleted)."""
 
 from __future__ import annotations
 
+import re
 import signal
 
 from controller import run_cli
@@ -77,6 +78,14 @@ def test_leaving_withdraws_everything_then_rejoining_restores_it(testbed):
     unlearned_at, _ = deleting(testbed, str(az1.dir / "nb.db"), "Logical_Router_Static_Route",
                                learned_before[0])
     assert unlearned_at <= withdrawn_at
+    # Before that, learning was switched off on its own (kube-ovn #7265): one transaction
+    # removed only the route options, and came before any other removal.
+    records = testbed.run("ovsdb-tool", "-mm", "show-log", str(az1.dir / "nb.db")).split(
+        "\nrecord ")
+    off = [i for i, text in enumerate(records) if "leave: stop advertising and learning" in text]
+    removed = [i for i, text in enumerate(records) if "leave: remove interconnection" in text]
+    assert len(off) == 1 and removed and off[0] < min(removed), (off, removed)
+    assert set(re.findall(r"^  table (\S+)", records[off[0]], re.M)) == {"NB_Global"}
     wait_until(lambda: peer_forgot(testbed, az2, "az1"), timeout=TIMEOUT,
                message="az2 withdraws what it learned from az1")
     wait_until(lambda: ours.http("/readyz")[0] == 200, timeout=TIMEOUT)

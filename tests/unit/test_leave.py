@@ -158,3 +158,25 @@ def test_without_a_configured_name_nb_global_names_this_az():
 def test_nothing_left_means_an_empty_plan():
     assert not Leave().plan(context(nb=nb(), ic_sb={"Availability_Zone": []}))
     assert not Leave().plan(context(nb=nb()))  # IC SB unreachable: nothing to withdraw yet
+
+
+def test_learning_is_switched_off_before_anything_is_removed():
+    learned = row(ip_prefix="10.17.0.0/24", nexthop="169.254.100.2",
+                  external_ids={"ic-learned-route": "x"})
+    router = row(name="ovn-cluster", ports=[], static_routes=[learned])
+    glob = nb_global(options={"ic-route-learn": "true", "ic-route-adv": "true", "mine": "1"},
+                     managed="ic-route-learn,ic-route-adv")
+    zones, tables = ic_sb_rows()
+    ctx = context({"az-name": "az1"}, nb=nb(NB_Global=[glob], Logical_Router=[router]),
+                  ic_sb=tables)
+    first = Leave().plan(ctx)
+    assert changes(first) == {
+        ("delkey", "nb", "NB_Global", glob.uuid, "options", "ic-route-learn"),
+        ("delkey", "nb", "NB_Global", glob.uuid, "options", "ic-route-adv"),
+        ("delkey", "nb", "NB_Global", glob.uuid, "external_ids", MANAGED_OPTIONS_KEY)}
+    # Once the options are gone, the learned route goes, then this AZ's IC SB rows.
+    off = context({"az-name": "az1"},
+                  nb=nb(NB_Global=[nb_global(options={"mine": "1"})], Logical_Router=[router]),
+                  ic_sb=tables)
+    assert changes(Leave().plan(off)) == {
+        ("delvalue", "nb", "Logical_Router", router.uuid, "static_routes", learned.uuid)}
