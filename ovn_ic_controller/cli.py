@@ -165,14 +165,14 @@ def main(argv: list[str] | None = None) -> int:
         # doctor runs the concerns, whose warnings its findings already say
         quiet = "error" if command == "doctor" else "warning"
         logs.setup(args.log_level or quiet, args.log_format, stream=sys.stderr)
-    from .db import ovs_compat  # imported late: check-config needs no OVSDB machinery
-    ovs_compat.install()  # ovs's JSON parsing and IDL inserts dominate large loads
     if command == "run":
-        from .daemon import Daemon
+        from .daemon import Daemon  # imported late: check-config needs no OVSDB machinery
         try:
             return Daemon(settings, reload_config=load).run()
         except config.ConfigError as exc:  # found at start: metrics-address or unixctl unusable
             return _config_error(exc)
+    from .db import ovs_compat
+    ovs_compat.install()  # ovs's JSON parsing and IDL inserts dominate large loads
     return _run_one_shot(command, args, settings)
 
 

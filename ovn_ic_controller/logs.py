@@ -10,6 +10,7 @@ flood the log or drive the operator's terminal.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
@@ -70,14 +71,28 @@ def get(name: str):
     return structlog.get_logger(component=name)
 
 
+_vlog_muted = False
+
+
+@contextlib.contextmanager
+def vlog_muted():
+    """Drop ovs.vlog messages meanwhile: for probes fed wrong data on purpose."""
+    global _vlog_muted
+    before, _vlog_muted = _vlog_muted, True
+    try:
+        yield
+    finally:
+        _vlog_muted = before
+
+
 def _bridge_vlog() -> None:
     """Send ovs.vlog messages to structlog, keeping the ovs module name."""
     log = structlog.get_logger(component="ovs")
 
     def forward(method):
         def emit(self, message, **_kwargs):
-            if method == "debug" and self.name == "poller":
-                return  # one line per wakeup: noise, not information
+            if _vlog_muted or (method == "debug" and self.name == "poller"):
+                return  # muted, or one line per wakeup: noise, not information
             getattr(log, method)(message, module=self.name)
         return emit
 

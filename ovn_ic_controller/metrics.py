@@ -39,16 +39,12 @@ class Metrics:
         reg = self.registry
         self.build_info = Info(PREFIX + "build", "Version of the daemon and of the ovs library, "
                                "and the state of each ovs_compat fast path.", registry=reg)
-        compat = ovs_compat.status()
-        self.build_info.info({"version": __version__, "ovs_version": ovs.version.VERSION,
-                              **compat.paths()})
         self.fast_idl = Gauge(PREFIX + "fast_idl",
                               "1 for the state of the fast IDL inserts (db/ovs_compat): active, "
                               "or fallback to the ovs library's own Idl (off: not checked).",
                               ["state"],
                               registry=reg)
-        for state in ovs_compat.STATES:
-            self.fast_idl.labels(state=state).set(1 if state == compat.fast_idl else 0)
+        self.publish_ovs_compat()
         self.db_connected = Gauge(PREFIX + "db_connected",
                                   "1 while the connection to the database is up.", ["db"],
                                   registry=reg)
@@ -115,6 +111,14 @@ class Metrics:
                                       ["outcome"], registry=reg)
         for db in DATABASE_ORDER:
             self.db_connected.labels(db=db).set(0)
+
+    def publish_ovs_compat(self) -> None:
+        """build_info's and fast_idl's values, from what ovs_compat.install() found."""
+        compat = ovs_compat.status()
+        self.build_info.info({"version": __version__, "ovs_version": ovs.version.VERSION,
+                              **compat.paths()})
+        for state in ovs_compat.STATES:
+            self.fast_idl.labels(state=state).set(1 if state == compat.fast_idl else 0)
 
     def set_idle_reason(self, reason: str | None) -> None:
         for known in ("no-az-name", "ic-disabled", "no-nb-global"):

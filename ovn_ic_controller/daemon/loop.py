@@ -31,6 +31,7 @@ import ovs.stream
 from .. import logs, sdnotify, show
 from ..config import Config, ConfigError
 from ..constants import DATABASE_ORDER, LOCK_NAME, NB, SB
+from ..db import ovs_compat
 from ..db.connection import Database, apply_ssl, tables_of
 from ..metrics import LAST_SYNC_REFRESH_MS, Health, Metrics, MetricsServer
 from ..sync import az as az_sync
@@ -114,6 +115,8 @@ class Daemon:
         self.install_signals()
         self.start_metrics()
         self.control.open(self.config)
+        ovs_compat.install()  # after the listeners: their errors are the one line at start
+        self.metrics.publish_ovs_compat()
         self.open_databases()
         log.info("daemon.started", config=self.config.path, pid=os.getpid(),
                  remotes=self.config.remotes)

@@ -75,31 +75,35 @@ def leader_follow_active() -> bool:
 def install() -> Status:
     """Turn on each fast path that passes its checks; log the outcome in one line."""
     global _status
-    from . import selfcheck  # not above: it reads rows through db.values, which imports us
     uninstall()
+    with logs.vlog_muted():  # the probes feed the stock IDL values it warns about
+        _status = _probe()
+    fields = {"ovs_version": ovs.version.VERSION, **_status.paths()}
+    if _status.problems:
+        log.warning("ovs_compat.fallback", problems=list(_status.problems), **fields)
+    else:
+        log.info("ovs_compat.installed", **fields)
+    return _status
+
+
+def _probe() -> Status:
+    from . import selfcheck  # not above: it reads rows through db.values, which imports us
     problems: list[str] = []
     outside = version_problem(ovs.version.VERSION)
     if outside:
         problems.append(outside)
-        _status = Status(FALLBACK, FALLBACK, FALLBACK, FALLBACK, tuple(problems))
-    else:
-        fast_json = C_PARSER
-        if fastjson.install():
-            fast_json = _checked("fast_json", selfcheck.fast_json_problems, fastjson.uninstall,
-                                 problems)
-        fast_idl = _checked("fast_idl", selfcheck.fast_idl_problems, lambda: None, problems)
-        utf8stream.install()
-        utf8_fix = _checked("utf8_fix", selfcheck.utf8_fix_problems, utf8stream.uninstall,
-                            problems)
-        leader_follow = _checked("leader_follow", selfcheck.leader_follow_problems,
-                                 lambda: None, problems)
-        _status = Status(fast_json, fast_idl, utf8_fix, leader_follow, tuple(problems))
-    fields = {"ovs_version": ovs.version.VERSION, **_status.paths()}
-    if problems:
-        log.warning("ovs_compat.fallback", problems=problems, **fields)
-    else:
-        log.info("ovs_compat.installed", **fields)
-    return _status
+        return Status(FALLBACK, FALLBACK, FALLBACK, FALLBACK, tuple(problems))
+    fast_json = C_PARSER
+    if fastjson.install():
+        fast_json = _checked("fast_json", selfcheck.fast_json_problems, fastjson.uninstall,
+                             problems)
+    fast_idl = _checked("fast_idl", selfcheck.fast_idl_problems, lambda: None, problems)
+    utf8stream.install()
+    utf8_fix = _checked("utf8_fix", selfcheck.utf8_fix_problems, utf8stream.uninstall,
+                        problems)
+    leader_follow = _checked("leader_follow", selfcheck.leader_follow_problems,
+                             lambda: None, problems)
+    return Status(fast_json, fast_idl, utf8_fix, leader_follow, tuple(problems))
 
 
 def uninstall() -> None:
