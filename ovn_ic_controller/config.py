@@ -21,6 +21,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from .constants import IC_NB, IC_SB, NB, SB
 from .logs import QUOTE_LIMIT, printable, quote
 
 DEFAULT_PATH = "/etc/ovn-ic/controller.conf"
@@ -297,8 +298,8 @@ class Config:
 
     @property
     def remotes(self) -> dict[str, str]:
-        return {"nb": self.ovn_nb_db, "sb": self.ovn_sb_db,
-                "ic_nb": self.ic_nb_remote, "ic_sb": self.ic_sb_remote}
+        return {NB: self.ovn_nb_db, SB: self.ovn_sb_db,
+                IC_NB: self.ic_nb_remote, IC_SB: self.ic_sb_remote}
 
     @property
     def uses_ssl(self) -> bool:
