@@ -94,7 +94,8 @@ class Metrics:
         self.routes_refused = Gauge(PREFIX + "routes_refused",
                                     "Routes not advertised or learned in the last route "
                                     "computation, by direction and reason (blacklist, default, "
-                                    "link-local, unparsable, local-wins, no-nexthop, duplicate).",
+                                    "link-local, unparsable, local-wins, no-nexthop, duplicate, "
+                                    "conflict, family).",
                                     ["direction", "reason"], registry=reg)
         self.route_conflicts = Gauge(PREFIX + "route_conflicts",
                                      "1 per local network (local) overlapping a prefix another "
