@@ -1,4 +1,4 @@
-"""Reading OVSDB column values the way ovn-ic does (spec §11).
+"""Reading OVSDB column values the way ovn-ic does (docs/behaviour.md §11).
 
 The IDL returns optional references as lists, maps as dicts; options are
 strings whose parsing rules ovn-ic fixes: booleans are true only for "true"
