@@ -420,8 +420,15 @@ def load(path: str) -> Config:
         raise ConfigError(f"{path}: unknown section [{printable(extra[0], QUOTE_LIMIT)}]; "
                           f"only [{SECTION}] and [{ROUTER_SECTION} NAME] are read")
     raw = dict(parser.items(SECTION)) if parser.has_section(SECTION) else {}
-    sections = {_router_name(name): dict(parser.items(name)) for name in parser.sections()
-                if name != SECTION}
+    sections: dict[str, dict[str, str]] = {}
+    for section in parser.sections():
+        name = _router_name(section)
+        if name is None:
+            continue
+        if name in sections:
+            raise ConfigError(f"{path}: section [{printable(section, QUOTE_LIMIT)}]: router "
+                              f"{quote(name)} has a section already")
+        sections[name] = dict(parser.items(section))
     return from_mapping(raw, path, sections)
 
 

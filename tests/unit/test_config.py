@@ -418,6 +418,8 @@ def test_router_sections_round_trip_through_check_config(tmp_path):
      r"\[router vpc-a\]: key 'no-advertise' = '10.0.0.0/33'"),
     ("[router ovn-cluster]\n", r"\[router ovn-cluster\]: this is the cluster-router"),
     ("[router]\n", r"unknown section \[router\]"),
+    ("[router vpc-a]\n[router  vpc-a]\n",
+     r"section \[router  vpc-a\]: router 'vpc-a' has a section already"),
 ])
 def test_router_section_errors_name_the_section_and_key(tmp_path, section, message):
     with pytest.raises(ConfigError, match=message) as info:

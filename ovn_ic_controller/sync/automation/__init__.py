@@ -124,11 +124,11 @@ class Automation(Concern):
     def _note_engagement(self, ctx: Context, engaged: list[tuple[RouterConfig, Any]]) -> None:
         present = {router.name for router, _ in engaged}
         cluster = ctx.config.cluster_router
+        before, self.engaged = self.engaged, {}
         for router in ctx.config.automated_routers:
-            now = router.name in present
-            if self.engaged.get(router.name) == now:
+            now = self.engaged[router.name] = router.name in present
+            if before.get(router.name) == now:
                 continue
-            self.engaged[router.name] = now
             if router.name == cluster:
                 reason = ("the cluster router exists" if now else
                           "no router named cluster-router: behaving as plain ovn-ic")
