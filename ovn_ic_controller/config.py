@@ -26,6 +26,8 @@ from .logs import QUOTE_LIMIT, printable, quote
 
 DEFAULT_PATH = "/etc/ovn-ic/controller.conf"
 SECTION = "controller"
+ROUTER_SECTION = "router"  # [router NAME]: one more automated router (VPC)
+CLUSTER_TS_PREFIX = "ts"   # the cluster router's transit switches: ts, ts1, ...
 EX_CONFIG = 78
 MAX_FILE_BYTES = 16 << 20
 INI_ERROR_LIMIT = 400  # configparser's message, which quotes the offending line
@@ -256,6 +258,47 @@ OPTIONS: tuple[Option, ...] = (
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
 
 
+def parse_ts_prefix(text: str) -> str:
+    """A transit-switch name prefix: never ending in a digit, so ``<prefix><i>`` names of
+    two different prefixes can never be the same."""
+    prefix = text.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]*[A-Za-z_.-]", prefix):
+        raise ValueError("a name of letters, digits, '-', '_' or '.' not ending in a digit")
+    return prefix
+
+
+# The keys of a [router NAME] section; an empty default means [controller]'s value.
+ROUTER_OPTIONS: tuple[Option, ...] = (
+    Option("ts-prefix", parse_ts_prefix, "",
+           "Its transit switches are <ts-prefix>, <ts-prefix>1 ... <ts-prefix><N-1>; "
+           "unique per router, not ending in a digit (the cluster router's is 'ts'). "
+           "Empty: NAME-ts."),
+    Option("ts-num", parse_positive_int, "1", "How many transit switches this router joins."),
+    Option("gw-nodes", parse_names, "",
+           "Its gateway chassis, as gw-nodes of [controller]. Empty: those of [controller]."),
+    Option("no-advertise", parse_cidrs, "",
+           "CIDRs added to this AZ's one ic-route-blacklist (NB_Global, so AZ-wide: no "
+           "router advertises nor learns them)."),
+)
+
+ROUTER_OPTIONS_BY_KEY = {option.key: option for option in ROUTER_OPTIONS}
+
+
+@dataclasses.dataclass(frozen=True)
+class RouterConfig:
+    """One automated router: the cluster router, or a [router NAME] section."""
+
+    name: str
+    ts_prefix: str
+    ts_num: int
+    gw_nodes: tuple[str, ...]
+    no_advertise: tuple[str, ...]
+
+    def switch_names(self) -> list[str]:
+        return [self.ts_prefix] + [f"{self.ts_prefix}{index}"
+                                   for index in range(1, self.ts_num)]
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """The effective configuration; attribute names are the keys with '_' for '-'."""
@@ -285,6 +328,20 @@ class Config:
     metrics_address: tuple[str, int]
     probe_interval_ms: int | None
     unixctl: str
+    routers: tuple[RouterConfig, ...] = ()  # the [router NAME] sections, by name
+
+    @property
+    def automated_routers(self) -> tuple[RouterConfig, ...]:
+        """Every router the automation attaches: the cluster router, then the sections'."""
+        cluster = RouterConfig(self.cluster_router, CLUSTER_TS_PREFIX, self.ts_num,
+                               self.gw_nodes, self.no_advertise)
+        return (cluster, *self.routers)
+
+    @property
+    def all_gw_nodes(self) -> tuple[str, ...]:
+        """gw-nodes of every automated router, in order, each once."""
+        return tuple(dict.fromkeys(entry for router in self.automated_routers
+                                   for entry in router.gw_nodes))
 
     @property
     def ic_nb_remote(self) -> str:
@@ -317,6 +374,10 @@ class Config:
             lines.append(f"{option.key} = {self.text(option.key)}".rstrip())
         lines.append(f"# ic-nb-db in effect: {self.ic_nb_remote}")
         lines.append(f"# ic-sb-db in effect: {self.ic_sb_remote}")
+        for router in self.routers:
+            lines += ["", f"[{ROUTER_SECTION} {router.name}]"]
+            lines += [f"{option.key} = {_format_value(getattr(router, _attr(option.key)))}"
+                      .rstrip() for option in ROUTER_OPTIONS]
         return "\n".join(lines) + "\n"
 
 
@@ -354,12 +415,28 @@ def load(path: str) -> Config:
     except configparser.Error as exc:
         message = printable(" ".join(str(exc).split()), INI_ERROR_LIMIT)
         raise ConfigError(f"{path}: not a valid INI file: {message}") from None
-    extra = [name for name in parser.sections() if name != SECTION]
+    extra = [name for name in parser.sections()
+             if name != SECTION and _router_name(name) is None]
     if extra:
         raise ConfigError(f"{path}: unknown section [{printable(extra[0], QUOTE_LIMIT)}]; "
-                          f"only [{SECTION}] is read")
+                          f"only [{SECTION}] and [{ROUTER_SECTION} NAME] are read")
     raw = dict(parser.items(SECTION)) if parser.has_section(SECTION) else {}
-    return from_mapping(raw, path)
+    sections: dict[str, dict[str, str]] = {}
+    for section in parser.sections():
+        name = _router_name(section)
+        if name is None:
+            continue
+        if name in sections:
+            raise ConfigError(f"{path}: section [{printable(section, QUOTE_LIMIT)}]: router "
+                              f"{quote(name)} has a section already")
+        sections[name] = dict(parser.items(section))
+    return from_mapping(raw, path, sections)
+
+
+def _router_name(section: str) -> str | None:
+    """NAME of a ``[router NAME]`` section, else None."""
+    word, _, name = section.partition(" ")
+    return (name.strip() or None) if word == ROUTER_SECTION else None
 
 
 def _read_text(path: str) -> str:
@@ -408,8 +485,10 @@ def _read_text(path: str) -> str:
     return text
 
 
-def from_mapping(raw: dict[str, str], path: str = "<config>") -> Config:
-    """Validate key/value strings (as from the INI file) into a Config."""
+def from_mapping(raw: dict[str, str], path: str = "<config>",
+                 sections: dict[str, dict[str, str]] | None = None) -> Config:
+    """Validate key/value strings (as from the INI file) into a Config; ``sections`` are
+    the [router NAME] sections, by NAME."""
     values: dict[str, Any] = {}
     for key in raw:
         if key not in OPTIONS_BY_KEY:
@@ -425,9 +504,38 @@ def from_mapping(raw: dict[str, str], path: str = "<config>") -> Config:
         except ValueError as exc:
             raise ConfigError(f"{path}: key '{option.key}' = {quote(text)}: "
                               f"expected {exc}") from None
-    config = Config(path=path, **values)
+    routers = tuple(_router_config(name, keys, values, path)
+                    for name, keys in sorted((sections or {}).items()))
+    config = Config(path=path, **values, routers=routers)
     _check_consistency(config)
     return config
+
+
+def _router_config(name: str, raw: dict[str, str], controller: dict[str, Any],
+                   path: str) -> RouterConfig:
+    where = f"{path}: [{ROUTER_SECTION} {printable(name, QUOTE_LIMIT)}]"
+    if name == controller["cluster_router"]:
+        raise ConfigError(f"{where}: this is the cluster-router, configured in [{SECTION}]")
+    for key in raw:
+        if key in ("auto-route", "link-ipv6"):
+            raise ConfigError(f"{where}: key {quote(key)} = {quote(raw[key])}: expected in "
+                              f"[{SECTION}] only: it is AZ-wide (NB_Global options, or "
+                              f"every transit switch's subnet)")
+        if key not in ROUTER_OPTIONS_BY_KEY:
+            raise ConfigError(f"{where}: unknown key {quote(key)} = {quote(raw[key])}: "
+                              f"expected one of " + ", ".join(ROUTER_OPTIONS_BY_KEY))
+    values: dict[str, Any] = {}
+    for option in ROUTER_OPTIONS:
+        text = raw.get(option.key, option.default)
+        if option.key == "ts-prefix" and not text.strip():
+            text = f"{name}-ts"
+        try:
+            values[_attr(option.key)] = option.parse(text)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: key '{option.key}' = {quote(text)}: "
+                              f"expected {exc}") from None
+    values["gw_nodes"] = values["gw_nodes"] or controller["gw_nodes"]
+    return RouterConfig(name=name, **values)
 
 
 def _check_consistency(config: Config) -> None:
@@ -438,6 +546,13 @@ def _check_consistency(config: Config) -> None:
                 raise ConfigError(
                     f"{path}: key 'ic-db-host' = '': expected the IC database hosts "
                     f"(or set 'ic-{which}-db' to a full remote)")
+    prefixes: dict[str, str] = {}
+    for router in config.automated_routers:
+        other = prefixes.setdefault(router.ts_prefix, router.name)
+        if other != router.name:
+            raise ConfigError(f"{path}: [{ROUTER_SECTION} {router.name}]: key 'ts-prefix' = "
+                              f"{quote(router.ts_prefix)}: expected a prefix no other router "
+                              f"uses (router {quote(other)} has it)")
     if config.uses_ssl or config.ic_db_scheme == "ssl":
         for key in ("ssl-private-key", "ssl-certificate", "ssl-ca-cert"):
             if not getattr(config, _attr(key)):
@@ -454,4 +569,11 @@ def sample() -> str:
         lines.append("")
         lines.extend(f"# {line}" for line in textwrap.wrap(option.help, 78))
         lines.append(f"{option.key} = {option.default}".rstrip())
+    lines += ["", "# More routers (VPCs) to interconnect: one section each, none by default.",
+              "# Each has its own transit switches, so it reaches only the routers that",
+              "# other AZs attach to the same switches (same ts-prefix). Keys:",
+              f"# [{ROUTER_SECTION} NAME]"]
+    for option in ROUTER_OPTIONS:
+        lines.extend(f"#   {line}" for line in textwrap.wrap(option.help, 76))
+        lines.append(f"# {option.key} = {option.default}".rstrip())
     return "\n".join(lines) + "\n"

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
+
+from testbed import wait_until
 
 ROUTER = "ovn-cluster"
 
@@ -73,3 +76,13 @@ def gateway_chassis(az, lrp):
 
 def nb_options(az):
     return az.nbctl("get", "NB_Global", ".", "options")
+
+
+def reload(controller, timeout=30, **changes):
+    """Change controller.conf and send SIGHUP; return once the reload is logged."""
+    before = sum(1 for record in controller.logs() if record.get("event") == "config.reloaded")
+    controller.write_config(**changes)
+    controller.send(signal.SIGHUP)
+    wait_until(lambda: sum(1 for record in controller.logs()
+                           if record.get("event") == "config.reloaded") > before,
+               timeout=timeout, message="reload logged")

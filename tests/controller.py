@@ -25,7 +25,7 @@ class Controller:
     started: list[Controller] = []  # stopped after each test by conftest, even on failure
 
     def __init__(self, testbed, az, *, name=None, log_level="debug", env=None, command=None,
-                 **settings):
+                 routers=None, **settings):
         self.testbed, self.az = testbed, az
         # What starts the daemon, before its arguments; a test may wrap it.
         self.command = command or [sys.executable, "-m", "ovn_ic_controller"]
@@ -47,13 +47,19 @@ class Controller:
             "unixctl": str(self.ctl_path),  # None: the default, in the testbed's OVN_RUNDIR
         }
         self.settings.update({key.replace("_", "-"): value for key, value in settings.items()})
+        self.routers = dict(routers or {})  # the [router NAME] sections: {NAME: {key: value}}
         self.process = None
         self.write_config()
 
-    def write_config(self, **changes):
+    def write_config(self, routers=None, **changes):
         self.settings.update({key.replace("_", "-"): value for key, value in changes.items()})
+        if routers is not None:
+            self.routers = dict(routers)
         lines = ["[controller]"]
         lines += [f"{key} = {value}" for key, value in self.settings.items() if value is not None]
+        for name, keys in self.routers.items():
+            lines.append(f"[router {name}]")
+            lines += [f"{key.replace('_', '-')} = {value}" for key, value in keys.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def start(self, wait_ready=True):

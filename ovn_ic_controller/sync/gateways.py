@@ -108,7 +108,7 @@ class Gateways(Concern):
         """This AZ's gateway chassis: marked is-interconn, or named in gw-nodes."""
         local = [row for row in chassis if not is_remote_chassis(row)]
         gateways = {row.name: row for row in local if is_interconn(row)}
-        for entry in ctx.config.gw_nodes:
+        for entry in ctx.config.all_gw_nodes:
             matched = [row for row in local if entry in (row.name, row.hostname)]
             if not matched:
                 problems[entry, "no-such-chassis"] = (

@@ -1,7 +1,6 @@
 """Automation end to end: AZs configured only by their controller.conf, real OVN databases."""
 
 import ipaddress
-import signal
 
 from automation_setup import (
     add_cluster_router,
@@ -11,6 +10,7 @@ from automation_setup import (
     link_address,
     nb_options,
     port_bindings,
+    reload,
     uuids,
 )
 from controller import Controller
@@ -108,16 +108,6 @@ def snapshot(tb, az):
             "switches": uuids(az, "Logical_Switch"),
             "addresses": {port: address for port, address in port_bindings(tb).items()
                           if port.endswith(az.name)}}
-
-
-def reload(controller, **changes):
-    """Change controller.conf and send SIGHUP; return once the reload is logged."""
-    before = sum(1 for record in controller.logs() if record.get("event") == "config.reloaded")
-    controller.write_config(**changes)
-    controller.send(signal.SIGHUP)
-    wait_until(lambda: sum(1 for record in controller.logs()
-                           if record.get("event") == "config.reloaded") > before,
-               timeout=TIMEOUT, message="reload logged")
 
 
 def unchanged_except(before, after, *changed):

@@ -23,10 +23,11 @@ def row(**columns) -> types.SimpleNamespace:
     return types.SimpleNamespace(**columns)
 
 
-def make_config(**settings) -> config.Config:
+def make_config(routers=None, **settings) -> config.Config:
+    """``routers``: the [router NAME] sections, {NAME: {key: value}}."""
     raw = {"ic-nb-db": "unix:/nonexistent/nb.sock", "ic-sb-db": "unix:/nonexistent/sb.sock"}
     raw.update({key.replace("_", "-"): value for key, value in settings.items()})
-    return config.from_mapping(raw)
+    return config.from_mapping(raw, sections=routers)
 
 
 def context(config_settings=None, az_name="", az=None, **dbs) -> Context:

@@ -5,7 +5,7 @@ import ipaddress
 from automation_world import World
 
 from ovn_ic_controller.constants import OWNER_KEY, TS_KEY
-from ovn_ic_controller.sync.automation import Automation, rotated, switch_index
+from ovn_ic_controller.sync.automation import Automation, rotated
 from ovn_ic_controller.sync.automation.link_addresses import link_mac, preferred_offset
 
 
@@ -237,6 +237,86 @@ def test_a_name_taken_by_a_foreign_row_is_left_alone():
 
 
 def test_helpers():
-    assert [switch_index(name) for name in ("ts", "ts1", "ts12", "ts01", "tsx", "t")] == [
-        0, 1, 12, None, None, None]
     assert rotated(["a", "b", "c"], 4) == ["b", "c", "a"] and rotated([], 2) == []
+
+
+# ------------------------------------------------------------ several routers
+VPC = {"vpc-a": {"ts-prefix": "a-ts", "ts-num": "2", "gw-nodes": "gw2"}}
+
+
+def two_routers(**settings):
+    """An AZ with the cluster router and the router of a [router vpc-a] section."""
+    world = World(ts_num="1", gw_nodes="gw1", routers=VPC, **settings)
+    world.router(networks=["10.16.0.1/24"])
+    world.router(name="vpc-a", networks=["10.50.0.1/24"])
+    world.chassis("gw1")
+    world.chassis("gw2")
+    concern = Automation()
+    world.run(concern)
+    for ts in world.rows("ic_nb", "Transit_Switch"):
+        world.mirror(ts.name)
+    world.settle(concern)
+    return world, concern
+
+
+def test_a_router_section_gets_its_own_switches_ports_and_gateways():
+    world, _ = two_routers()
+    assert sorted(world.snapshot("ic_nb", "Transit_Switch")) == ["a-ts", "a-ts1", "ts"]
+    cluster = world.named("nb", "Logical_Router", "ovn-cluster")
+    vpc = world.named("nb", "Logical_Router", "vpc-a")
+    for ts, router, gateway, octet in (("ts", cluster, "gw1", 100), ("a-ts", vpc, "gw2", 100),
+                                       ("a-ts1", vpc, "gw2", 101)):
+        lrp, lsp = port_pair(world, ts)
+        assert lrp in router.ports
+        assert lrp.mac == link_mac("az1", ts)
+        assert ipaddress.ip_interface(lrp.networks[0]).network == ipaddress.ip_network(
+            f"169.254.{octet}.0/24")
+        assert [gc.chassis_name for gc in lrp.gateway_chassis] == [gateway]
+        assert lsp in world.named("nb", "Logical_Switch", ts).ports
+    ours = [lrp for lrp in world.rows("nb", "Logical_Router_Port") if OWNER_KEY in lrp.external_ids]
+    assert len({lrp.mac for lrp in ours}) == len(ours) == 3
+
+
+def test_a_missing_section_router_joins_nothing_and_the_cluster_router_is_unaffected():
+    world = World(ts_num="1", routers=VPC)
+    world.router(networks=["10.16.0.1/24"])
+    world.run(Automation())
+    assert sorted(world.snapshot("ic_nb", "Transit_Switch")) == ["ts"]
+    alone = World(ts_num="1", routers=VPC, cluster_router="elsewhere")
+    alone.router(name="vpc-a")
+    alone.run(Automation())
+    assert sorted(alone.snapshot("ic_nb", "Transit_Switch")) == ["a-ts", "a-ts1"]
+
+
+def test_removing_a_section_removes_only_its_ports_then_its_unused_switches():
+    world, concern = two_routers()
+    tables = ("Logical_Router_Port", "Logical_Switch_Port", "Gateway_Chassis")
+    before = {table: world.snapshot("nb", table) for table in tables}
+    world.settings["routers"] = {}
+    plan = world.run(concern)  # the ports first, the switches once no port is left
+    assert kinds(plan) == [("delvalue", "Logical_Router"), ("delvalue", "Logical_Switch")]
+    plan = world.run(concern)
+    assert kinds(plan) == [("delete", "Transit_Switch")]
+    assert sorted(world.snapshot("ic_nb", "Transit_Switch")) == ["ts"]
+    for table in tables:
+        after = world.snapshot("nb", table)
+        assert {name: uuid for name, uuid in before[table].items() if "a-ts" not in name
+                } == after
+    assert not world.settle(concern)
+
+
+def test_adding_a_section_adds_only_its_rows():
+    world, concern = two_routers()
+    world.settings["routers"] = {**VPC, "vpc-b": {"ts-prefix": "b-ts"}}
+    world.router(name="vpc-b")
+    before = {table: world.snapshot("nb", table)
+              for table in ("Logical_Router_Port", "Logical_Switch_Port", "Gateway_Chassis")}
+    world.run(concern)
+    world.mirror("b-ts")
+    world.settle(concern)
+    for table, rows in before.items():
+        after = world.snapshot("nb", table)
+        assert {name: after[name] for name in rows} == rows
+    lrp, _ = port_pair(world, "b-ts")
+    assert lrp in world.named("nb", "Logical_Router", "vpc-b").ports
+    assert [gc.chassis_name for gc in lrp.gateway_chassis] == ["gw1"]  # [controller]'s

@@ -76,3 +76,15 @@ def test_conflicts_never_reach_the_blacklist_which_would_withdraw_the_local_subn
     world.settle(concern)
     assert blacklist(world) == "10.99.0.0/16"
     assert IC_SB not in concern.reads
+
+
+def test_a_section_router_alone_engages_and_its_no_advertise_joins_the_one_blacklist():
+    routers = {"vpc-a": {"no-advertise": "10.50.0.0/24"}}
+    world = World(auto_route="true", cluster_router="elsewhere", no_advertise="10.9.0.0/16",
+                  routers=routers)
+    world.add("nb", "NB_Global", name="az1", options={}, external_ids={})
+    assert not AutoRoute().plan(world.ctx())  # no automated router yet
+    world.router(name="vpc-a")
+    world.settle(AutoRoute())
+    assert blacklist(world) == "10.9.0.0/16,10.50.0.0/24"
+    assert nb_global(world).options["ic-route-adv"] == "true"

@@ -75,6 +75,9 @@ CASES = {
     "ssl without CA": ("ic-db-scheme = ssl\nssl-private-key = /k.pem\n"
                        "ssl-certificate = /c.pem",
                        ["key 'ssl-ca-cert' = '': expected a file path"]),
+    "router section key": ("[router vpc-a]\nauto-route = true",
+                           ["[router vpc-a]: key 'auto-route' = 'true': expected in "
+                            "[controller] only"]),
 }
 
 
@@ -108,6 +111,14 @@ def test_check_config_prints_the_effective_configuration(tmp_path):
     assert out == config.load(str(path)).render()
     assert "# ic-nb-db in effect: tcp:10.0.0.1:6645,tcp:[fd00::1]:6645" in out.splitlines()
     assert "az-name = az1" in out.splitlines()
+
+
+def test_check_config_prints_router_sections_with_their_defaults(tmp_path):
+    path = tmp_path / "c.conf"
+    path.write_text("[controller]\nic-db-host = 10.0.0.1\ngw-nodes = gw1\n[router vpc-a]\n")
+    code, out, err = run("--config", str(path), "check-config")
+    assert (code, err) == (0, "")
+    assert "\n[router vpc-a]\nts-prefix = vpc-a-ts\nts-num = 1\ngw-nodes = gw1\n" in out
 
 
 def test_sample_config_is_printed_and_is_the_shipped_sample():

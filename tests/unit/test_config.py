@@ -372,3 +372,63 @@ def test_random_lines_under_the_header_parse_or_raise_config_error(tmp_path_fact
     text = "[controller]\nic-db-host = 10.0.0.1\n" + "\n".join(lines)
     data = text.encode(encoding, errors="replace")
     _parses_or_config_error(write_bytes(tmp_path_factory.mktemp("fuzz"), data))
+
+
+# ------------------------------------------------------------- [router NAME]
+
+ROUTERS = ("[controller]\nic-db-host = 10.0.0.1\ngw-nodes = gw1\nno-advertise = 10.9.0.0/16\n"
+           "[router vpc-a]\nts-prefix = a-ts\nts-num = 2\ngw-nodes = gw2, gw3\n"
+           "no-advertise = 10.50.0.0/24\n"
+           "[router  vpc-b ]\n")
+
+
+def test_router_sections_with_their_defaults(tmp_path):
+    conf = config.load(write(tmp_path, ROUTERS))
+    assert [(r.name, r.ts_prefix, r.ts_num, r.gw_nodes, r.no_advertise)
+            for r in conf.automated_routers] == [
+        ("ovn-cluster", "ts", 1, ("gw1",), ("10.9.0.0/16",)),
+        ("vpc-a", "a-ts", 2, ("gw2", "gw3"), ("10.50.0.0/24",)),
+        ("vpc-b", "vpc-b-ts", 1, ("gw1",), ())]
+    assert conf.automated_routers[1].switch_names() == ["a-ts", "a-ts1"]
+    assert conf.all_gw_nodes == ("gw1", "gw2", "gw3")
+    assert config.from_mapping(IC).routers == ()  # none: the cluster router alone
+
+
+def test_router_sections_round_trip_through_check_config(tmp_path):
+    conf = config.load(write(tmp_path, ROUTERS))
+    text = conf.render()
+    assert "[router vpc-a]\nts-prefix = a-ts\nts-num = 2\ngw-nodes = gw2,gw3\n" in text
+    assert "[router vpc-b]\nts-prefix = vpc-b-ts\n" in text
+    again = config.load(write(tmp_path, text, "effective.conf"))
+    assert dataclasses.replace(again, path=conf.path) == conf
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ("[router vpc-a]\nauto-route = true\n",
+     r"\[router vpc-a\]: key 'auto-route' = 'true': expected in \[controller\] only"),
+    ("[router vpc-a]\nts-nmu = 2\n",
+     r"\[router vpc-a\]: unknown key 'ts-nmu' = '2': expected one of ts-prefix, ts-num"),
+    ("[router vpc-a]\nts-num = 0\n", r"\[router vpc-a\]: key 'ts-num' = '0': expected a whole"),
+    ("[router vpc-a]\nts-prefix = vpc7\n",
+     r"\[router vpc-a\]: key 'ts-prefix' = 'vpc7': expected .* not ending in a digit"),
+    ("[router vpc-a]\nts-prefix = ts\n",
+     r"\[router vpc-a\]: key 'ts-prefix' = 'ts': expected a prefix no other router uses "
+     r"\(router 'ovn-cluster' has it\)"),
+    ("[router vpc-a]\nno-advertise = 10.0.0.0/33\n",
+     r"\[router vpc-a\]: key 'no-advertise' = '10.0.0.0/33'"),
+    ("[router ovn-cluster]\n", r"\[router ovn-cluster\]: this is the cluster-router"),
+    ("[router]\n", r"unknown section \[router\]"),
+    ("[router vpc-a]\n[router  vpc-a]\n",
+     r"section \[router  vpc-a\]: router 'vpc-a' has a section already"),
+])
+def test_router_section_errors_name_the_section_and_key(tmp_path, section, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        config.load(write(tmp_path, "[controller]\nic-db-host = 10.0.0.1\n" + section))
+    assert info.value.exit_code == config.EX_CONFIG
+
+
+def test_the_sample_shows_the_router_section_format():
+    sample = config.sample()
+    assert "# [router NAME]\n" in sample
+    for option in config.ROUTER_OPTIONS:
+        assert f"\n# {option.key} =" in sample

@@ -117,6 +117,14 @@ def test_gw_nodes_selects_by_hostname_or_name_and_reports_problems():
     assert not any(op.key == "is-interconn" for op in plan.ops)
 
 
+def test_a_router_sections_gw_nodes_are_gateways_too():
+    concern = Gateways()
+    state = tables([chassis("c1", encap(), hostname="edge1"),
+                    chassis("c2", encap(ip="192.168.0.2"), hostname="edge2")])
+    plan = plan_for(concern, state, gw_nodes="edge1", routers={"vpc-a": {"gw-nodes": "edge2"}})
+    assert {op.value["name"] for op in plan.ops if op.table == "Gateway"} == {"c1", "c2"}
+
+
 def test_problems_are_logged_once_and_published_as_metrics():
     concern, metrics = Gateways(), Metrics()
     state = tables([chassis("c1", encap(), hostname="edge1")])

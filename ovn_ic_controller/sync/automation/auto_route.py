@@ -1,13 +1,15 @@
 """auto-route: the ``ic-route-*`` options in NB_Global.
 
-Like the rest of the automation this acts only while the cluster router exists
-(see ``engagement``).  ``auto-route``:
+Like the rest of the automation this acts only while an automated router exists
+(see ``engagement``).  The options are AZ-wide (OVN 23.03 reads them from
+NB_Global only), so ``auto-route`` is a [controller] key, and the blacklist is
+the ``no-advertise`` of every automated router together.  ``auto-route``:
 
 - absent: the options are the operator's, exactly as with the C ovn-ic; if
   this daemon managed them before, it hands them over (drops its record of
   them in NB_Global ``external_ids``) and changes nothing else;
 - ``true``: ``ic-route-adv=true``, ``ic-route-learn=true`` and
-  ``ic-route-blacklist`` = ``no-advertise``, normalised to networks,
+  ``ic-route-blacklist`` = all ``no-advertise`` CIDRs, normalised to networks,
   deduplicated, sorted.  An operator's own blacklist entries are replaced:
   list them in ``no-advertise``.  The keys written are recorded in
   MANAGED_OPTIONS_KEY;
@@ -37,7 +39,7 @@ from ...constants import (
 from ...db.plan import Plan
 from ..base import Concern, Context, columns
 from ..common import LogOnce, nb_global
-from .engagement import cluster_router
+from .engagement import engaged_routers
 
 log = logs.get("sync.auto_route")
 
@@ -60,8 +62,7 @@ class AutoRoute(Concern):
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.name)
         global_row = nb_global(ctx)
-        router = cluster_router(ctx, self.findings)
-        if global_row is not None and router is not None:
+        if global_row is not None and engaged_routers(ctx, self.findings):
             self._plan_options(ctx, plan, global_row)
         self.findings.settle()
         return plan
@@ -70,7 +71,9 @@ class AutoRoute(Concern):
         options, uuid = global_row.options, global_row.uuid
         if ctx.config.auto_route is True:
             wanted = {ROUTE_ADV: "true", ROUTE_LEARN: "true",
-                      ROUTE_BLACKLIST: ",".join(sorted_networks(ctx.config.no_advertise))}
+                      ROUTE_BLACKLIST: ",".join(sorted_networks(
+                          cidr for router in ctx.config.automated_routers
+                          for cidr in router.no_advertise))}
             for key, value in wanted.items():
                 if options.get(key) != value:
                     plan.setkey(NB, "NB_Global", uuid, "options", key, value)

@@ -50,8 +50,8 @@ def gateway_rows(lrp_name: str, chassis_names: list[str]) -> list[tuple[str, str
 class LinkPortSnapshot:
     """Lookups over the local NB and the IC SB for the link ports, built once per pass."""
 
-    def __init__(self, ctx: Context, router: Any) -> None:
-        self.az, self.az_uuid, self.router = ctx.az_name, ctx.az.uuid, router
+    def __init__(self, ctx: Context) -> None:
+        self.az, self.az_uuid = ctx.az_name, ctx.az.uuid
         self.lrp_names = {lrp.name: lrp for lrp in ctx.rows(NB, LRP)}
         self.lsp_names = {lsp.name: lsp for lsp in ctx.rows(NB, LSP)}
         self.gc_names = {gc.name: gc for gc in ctx.rows(NB, GC)}
@@ -110,8 +110,10 @@ class PortPlanner:
         self.marks = {OWNER_KEY: self.az}
 
     # ------------------------------------------------------------ one switch
-    def ensure(self, ts: str, networks: list[Network], gateways: list[str]) -> None:
-        """Make the port pair on ``ts`` exist, with its link addresses and gateways."""
+    def ensure(self, ts: str, networks: list[Network], gateways: list[str],
+               router: Any) -> None:
+        """Make the port pair on ``ts`` exist on ``router``, with its link addresses and
+        gateways."""
         topo = self.topo
         lrp = self._keep_one(topo.our_lrps.get(ts, []), self._remove_lrp)
         mirror = topo.mirrors.get(ts)
@@ -133,9 +135,9 @@ class PortPlanner:
         if addresses is None:
             return
         if lrp is None:
-            self._create_lrp(ts, lrp_name, addresses, gateways)
+            self._create_lrp(ts, lrp_name, addresses, gateways, router)
         else:
-            self._update_lrp(ts, lrp, lrp_name, addresses, gateways)
+            self._update_lrp(ts, lrp, lrp_name, addresses, gateways, router)
         self._ensure_lsp(ts, mirror, lsp, lsp_name, lrp_name)
 
     def _link_addresses(self, ts: str, networks: list[Network], lrp: Any | None,
@@ -167,7 +169,8 @@ class PortPlanner:
         return chosen
 
     # ------------------------------------------------------------ LRP
-    def _create_lrp(self, ts: str, name: str, networks: list[str], gateways: list[str]) -> None:
+    def _create_lrp(self, ts: str, name: str, networks: list[str], gateways: list[str],
+                    router: Any) -> None:
         mac = link_mac(self.az, ts)
         chassis_rows = [self.plan.insert(NB, GC, name=gc_name, chassis_name=chassis,
                                          priority=priority, external_ids=self.marks)
@@ -176,18 +179,18 @@ class PortPlanner:
         row = self.plan.insert(NB, LRP, name=name, mac=mac, networks=networks,
                                gateway_chassis=chassis_rows,
                                external_ids={**self.marks, TS_KEY: ts})
-        self.plan.addvalue(NB, LR, self.topo.router.uuid, "ports", row)
+        self.plan.addvalue(NB, LR, router.uuid, "ports", row)
         log.info("automation.port_created", transit_switch=ts, router_port=name, mac=mac,
                  networks=networks, gateways=gateways)
 
     def _update_lrp(self, ts: str, lrp: Any, name: str, networks: list[str],
-                    gateways: list[str]) -> None:
+                    gateways: list[str], router: Any) -> None:
         holder = self.topo.owner_of[lrp.uuid]
-        if holder.uuid != self.topo.router.uuid:
+        if holder.uuid != router.uuid:
             log.info("automation.port_moved", router_port=lrp.name, old_router=holder.name,
-                     new_router=self.topo.router.name)
+                     new_router=router.name)
             self.plan.delvalue(NB, LR, holder.uuid, "ports", lrp.uuid)
-            self.plan.addvalue(NB, LR, self.topo.router.uuid, "ports", lrp.uuid)
+            self.plan.addvalue(NB, LR, router.uuid, "ports", lrp.uuid)
         if lrp.name != name:
             log.info("automation.port_renamed", old=lrp.name, new=name)
             self.plan.set(NB, LRP, lrp.uuid, name=name)

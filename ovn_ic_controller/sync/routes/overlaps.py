@@ -13,7 +13,7 @@ its prefix overlaps one of that router's local networks:
   routes are common.
 
 ``ConflictRules.deny`` (``auto-route=true`` and ``conflict-policy=deny`` while
-the cluster router exists) refuses a conflicting route where it would be
+an automated router exists) refuses a conflicting route where it would be
 learned, in the computation that would learn it, so it is never written;
 otherwise it is learned and reported as an overlap.  Either way it is a
 conflict: counted, logged and shown.  Local networks stay advertised: nothing

@@ -123,9 +123,10 @@ class ConflictRules:
 
 
 def conflict_rules(config: Config, routers: Mapping[uuidlib.UUID, RouterView]) -> ConflictRules:
-    """The rules of ``config``; deny only under the automation (its cluster router exists)."""
+    """The rules of ``config``; deny only under the automation (an automated router exists)."""
+    automated = {router.name for router in config.automated_routers}
     deny = (config.auto_route is True and config.conflict_policy == "deny"
-            and any(router.name == config.cluster_router for router in routers.values()))
+            and any(router.name in automated for router in routers.values()))
     return ConflictRules(deny=deny, static_routes=config.conflict_scope == SCOPE_STATIC_ROUTES)
 
 
