@@ -107,6 +107,10 @@ def check_lock(survey: Survey) -> list[Finding]:
     if survey.lock.holder == NOBODY:
         return [Finding(ERROR, survey.lock.detail + ": nothing is kept in sync",
                         f"{START_DAEMON} (or OVN's ovn-ic)")]
+    if survey.lock.paused:
+        return [Finding(WARNING, survey.lock.detail + ", but is paused: it writes nothing "
+                                 "and no standby takes over",
+                        "ovn-appctl -t ovn-ic-controller resume")]
     return [Finding(INFO, survey.lock.detail)]
 
 

@@ -23,12 +23,14 @@ from .db.oneshot import Databases
 
 NOBODY, OURS, OTHER = "nobody", "ours", "other"
 LOCK_GAUGE = "ovn_ic_controller_lock_held"
+PAUSED_GAUGE = "ovn_ic_controller_paused"
 
 
 @dataclasses.dataclass(frozen=True)
 class LockHolder:
     holder: str  # NOBODY, OURS or OTHER
     detail: str  # who, in words, for an operator
+    paused: bool = False  # OURS only: `ovn-appctl … pause` stopped its writing
 
     @property
     def held(self) -> bool:
@@ -43,10 +45,12 @@ def lock_holder(config: Config, dbs: Databases) -> LockHolder:
                                   f"no controller is active in this AZ")
     host, port = config.metrics_address
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
-    held = _gauge(url) if port else None
+    gauges = _gauges(url) if port else {}
+    held = gauges.get(LOCK_GAUGE)
     if held == 1:
         return LockHolder(OURS, f"the ovn-ic-controller daemon of {config.path} (metrics "
-                                f"at {url}) holds the {LOCK_NAME} lock on {remote}")
+                                f"at {url}) holds the {LOCK_NAME} lock on {remote}",
+                          paused=gauges.get(PAUSED_GAUGE) == 1)
     daemon = ("that configuration's daemon is on standby" if held == 0
               else "no daemon of that configuration answers at its metrics-address")
     return LockHolder(OTHER, f"another instance holds the {LOCK_NAME} lock on {remote}: "
@@ -54,18 +58,19 @@ def lock_holder(config: Config, dbs: Databases) -> LockHolder:
                              f"{config.path} ({daemon})")
 
 
-def _gauge(url: str) -> float | None:
-    """The value of LOCK_GAUGE at ``url``, or None when nothing (of ours) answers there."""
+def _gauges(url: str) -> dict[str, float]:
+    """LOCK_GAUGE's and PAUSED_GAUGE's values at ``url``; none when nothing of ours answers."""
     try:
         with urllib.request.urlopen(url, timeout=2) as reply:
             body = reply.read().decode(errors="replace")
     except (OSError, ValueError):
-        return None
+        return {}
+    found = {}
     for line in body.splitlines():
         name, _, value = line.partition(" ")
-        if name == LOCK_GAUGE:
+        if name in (LOCK_GAUGE, PAUSED_GAUGE):
             try:
-                return float(value)
+                found[name] = float(value)
             except ValueError:
-                return None
-    return None
+                pass
+    return found

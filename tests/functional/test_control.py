@@ -12,7 +12,7 @@ import os
 import time
 
 import pytest
-from controller import Controller
+from controller import Controller, run_cli
 from icview import ours_everywhere
 from routeview import ic_routes, learned, routers_on_ts1, wait_for
 from testbed import HOST_RELEASE, wait_until
@@ -98,6 +98,8 @@ def test_paused_the_daemon_writes_nothing_keeps_the_lock_and_its_replicas_curren
     time.sleep(1)
     assert reply(standby, "status") == "Status: standby\n"
     assert not [r for r in ic_routes(testbed, "az1") if r[3] == "10.11.9.0/24"]
+    doctor = run_cli("--config", str(ctl1.config_path), "doctor", timeout=30)
+    assert doctor.returncode == 1 and "is paused" in doctor.stdout, doctor.stdout
 
     assert reply(ctl1, "resume") == ""
     assert reply(ctl1, "is-paused") == "false\n"

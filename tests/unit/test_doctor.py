@@ -98,6 +98,13 @@ def test_nobody_holding_the_lock_is_an_error_another_holder_is_information():
         ("info", "another instance holds it", "")]
 
 
+def test_our_active_daemon_paused_is_a_warning_with_resume_as_the_fix():
+    az = Az()
+    az.lock = LockHolder(OURS, "ours holds it", paused=True)
+    problem, fix = only(az.findings("lock"), doctor.WARNING)
+    assert "paused" in problem and fix == "ovn-appctl -t ovn-ic-controller resume"
+
+
 def test_idle_reasons_are_findings_and_skip_what_needs_the_name():
     az = Az()
     az.settings["enable-ic"] = "false"
