@@ -46,13 +46,22 @@ debian_mirror() {
     echo "${url:-http://deb.debian.org/debian}"
 }
 
-# Runs a command inside ROOT in a private mount namespace with /proc and /dev,
+# A mount namespace's mounts are private from the start where / is a mount point; on
+# a machine that is itself a chroot (/ no mount point) unshare cannot change /'s
+# propagation, and the namespace keeps its parent's (private on such test machines).
+if unshare --mount --propagation private true 2>/dev/null; then
+    PROPAGATION=private
+else
+    PROPAGATION=unchanged
+fi
+
+# Runs a command inside ROOT in a mount namespace of its own with /proc and /dev,
 # so that no mount outlives it, whatever happens.
 in_root() {
     local root=$1
     shift
     # shellcheck disable=SC2016  # expanded by the inner sh
-    unshare --mount --propagation private -- sh -ec '
+    unshare --mount --propagation "$PROPAGATION" -- sh -ec '
         root=$1; shift
         mount -t proc proc "$root/proc"
         mount --rbind /dev "$root/dev"
@@ -92,7 +101,7 @@ build() {
     chmod 0755 "$tmp"
     log "$release: debootstrap $suite from $mirror into $tmp"
     # debootstrap mounts /proc and /sys in the target; its own namespace drops them.
-    unshare --mount --propagation private -- \
+    unshare --mount --propagation "$PROPAGATION" -- \
         debootstrap --variant=minbase "$suite" "$tmp" "$mirror" >"$tmp.log" 2>&1 ||
         { tail -n 30 "$tmp.log" >&2; die "$release: debootstrap failed (log: $tmp.log)"; }
     {

@@ -61,6 +61,15 @@ HOST_RELEASE = "23.03"
 NEWER_RELEASES = ("25.03", "26.03", "26.09")
 RELEASES = (HOST_RELEASE, *NEWER_RELEASES)
 
+@functools.cache
+def _propagation() -> str:
+    """``private``, unless / is no mount point (this machine is itself a chroot): then unshare
+    cannot change it, and the new namespace keeps its parent's propagation."""
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                           capture_output=True)
+    return "private" if probe.returncode == 0 else "unchanged"
+
+
 _BUILD_CHROOT = Path(__file__).resolve().parent.parent / "scripts" / "build-release-chroot.sh"
 #: Seconds the first build of one release chroot may take (about 30 s on a 2-core machine).
 BUILD_TIMEOUT = 900.0
@@ -602,7 +611,7 @@ class Testbed:
         """Run a command of the testbed's release in its environment; stripped stdout or
         CommandError."""
         prefix = () if self.root is None else (
-            "unshare", "--mount", "--propagation", "private", "--",
+            "unshare", "--mount", "--propagation", _propagation(), "--",
             "sh", "-ec", _IN_CHROOT, "sh", self.root, self.workdir)
         return _run(argv, self.env, timeout=timeout, prefix=prefix)
 
