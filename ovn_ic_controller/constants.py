@@ -33,6 +33,10 @@ REQUESTED_KEY = "requested-tnl-key"
 ROUTER_PORT = "router-port"
 #: IC SB Port_Binding external_ids: the NB UUID of the router behind the port.
 ROUTER_ID = "router-id"
+#: IC SB Datapath_Binding.type and Port_Binding.type (26.03): the bindings of transit
+#: switches and their ports; the other types (transit routers and their ports) are
+#: another feature's, never changed by transit-switch sync.
+TS_DATAPATH, TS_PORT = "transit-switch", "transit-switch-port"
 #: SB Chassis other_config: a chassis standing for another AZ's gateway (written
 #: by IC controllers), and a gateway of this AZ (written by ovn-controller).
 IS_REMOTE = "is-remote"

@@ -223,7 +223,8 @@ class Daemon:
     def _context(self) -> Context:
         tables = {key: {name: table.rows for name, table in db.tables.items()}
                   for key, db in self.dbs.items()}
-        ctx = Context(config=self.config, tables=tables)
+        ctx = Context(config=self.config, tables=tables,
+                      schemas={key: db.schema for key, db in self.dbs.items() if db.schema})
         identity = az_sync.resolve(ctx)
         ctx.az_name, ctx.az = identity.name, identity.row
         self._identity_now = identity

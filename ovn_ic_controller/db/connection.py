@@ -59,6 +59,7 @@ class Database:
         self.probe_interval = probe_interval
         self.lock = lock
         self.idl: TrackingIdl | None = None
+        self.schema: dict | None = None  # the server's schema, once fetched
         self.txn: ovs.db.idl.Transaction | None = None
         self._txn_done: Callable[[Outcome, str], None] | None = None
         self._attempt = 0
@@ -138,6 +139,7 @@ class Database:
                             problem=str(exc), retry_in_s=round(delay, 1))
                 self._last_problem = str(exc)
             return
+        self.schema = schema_json
         helper = schema.build_helper(schema_json, self.wanted)
         idl_class = FastTrackingIdl if ovs_compat.fast_idl_active() else TrackingIdl
         self.idl = idl_class(self.remote, helper, probe_interval=self.probe_interval)

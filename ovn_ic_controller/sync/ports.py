@@ -32,7 +32,7 @@ from ..constants import IC_NB, IC_SB, LSP, NB, REQUESTED_KEY, ROUTER_ID, ROUTER_
 from ..db.plan import Plan
 from ..db.values import optional_ref, parse_int, parse_uuid
 from .base import Concern, Context, columns
-from .common import mirror_switches
+from .common import is_switch_binding, mirror_switches
 from .prefixes import parse_port_addresses
 from .tunnel_keys import TunnelKeyAllocator
 
@@ -57,7 +57,10 @@ class Snapshot:
         self.sb_ports = {pb.logical_port: pb for pb in ctx.rows(SB, "Port_Binding")}
         self.chassis = {chassis.name: chassis for chassis in ctx.rows(SB, "Chassis")}
         self.nb_ports = {lsp.name: lsp for lsp in ctx.rows(NB, LSP)}
-        self.bindings = {pb.logical_port: pb for pb in ctx.rows(IC_SB, "Port_Binding")}
+        # Every binding by name (names are unique across the IC SB), and those of
+        # transit-switch ports: a transit router's port is not this concern's.
+        self.names = {pb.logical_port: pb for pb in ctx.rows(IC_SB, "Port_Binding")}
+        self.bindings = {name: pb for name, pb in self.names.items() if is_switch_binding(pb)}
         self.bindings_by_ts: dict[str, list[Any]] = defaultdict(list)
         for pb in self.bindings.values():
             self.bindings_by_ts[pb.transit_switch].append(pb)
@@ -102,7 +105,7 @@ class TransitSwitchPorts(Concern):
         IC_NB: columns(Transit_Switch="name"),
         IC_SB: columns(Availability_Zone="name",
                        Port_Binding="logical_port transit_switch availability_zone tunnel_key"
-                                    " address gateway external_ids"),
+                                    " address gateway external_ids type"),
     }
     writes = {
         NB: columns(Logical_Switch="ports",
@@ -187,11 +190,11 @@ class _SwitchPass:
             self.refresh(published, lsp, export)
 
     def publish(self, lsp: Any, export: Export) -> None:
-        taken = self.snap.bindings.get(lsp.name)
+        taken = self.snap.names.get(lsp.name)
         if taken is not None:
             # Names are unique across IC SB.  Ours on another switch is withdrawn
-            # by this plan and re-published next time; another AZ's is a clash.
-            if taken.availability_zone.uuid != self.az.uuid:
+            # by this plan and re-published next time; another's is a clash.
+            if taken.availability_zone.uuid != self.az.uuid or not is_switch_binding(taken):
                 log.warning("port.name_taken", port=lsp.name, transit_switch=self.switch.name,
                             owner=taken.availability_zone.name, row=str(taken.uuid))
             return

@@ -24,7 +24,7 @@ from ..constants import IC_NB, IC_SB, INTERCONN_TS, NB, REQUESTED_KEY
 from ..db.plan import Plan
 from ..db.values import parse_int
 from .base import Concern, Context, columns
-from .common import transit_switch_mirrors
+from .common import is_switch_binding, transit_switch_mirrors
 from .tunnel_keys import TunnelKeyAllocator
 
 log = logs.get("sync.transit_switches")
@@ -38,7 +38,7 @@ class TransitSwitches(Concern):
     name = "transit_switches"
     reads = {NB: columns(Logical_Switch="name other_config"),
              IC_NB: columns(Transit_Switch="name"),
-             IC_SB: columns(Datapath_Binding="transit_switch tunnel_key")}
+             IC_SB: columns(Datapath_Binding="transit_switch tunnel_key type")}
     writes = {NB: columns(Logical_Switch="name other_config"),
               IC_SB: columns(Datapath_Binding="transit_switch tunnel_key")}
 
@@ -53,11 +53,14 @@ class TransitSwitches(Concern):
         plan = Plan(self.name)
         switches = sorted({ts.name for ts in ctx.rows(IC_NB, "Transit_Switch")})
         bindings: dict[str, list[Any]] = defaultdict(list)
+        used: set[int] = set()  # every datapath's key, a transit router's too
         for binding in ctx.rows(IC_SB, "Datapath_Binding"):
-            bindings[binding.transit_switch].append(binding)
+            used.add(binding.tunnel_key)
+            if is_switch_binding(binding):
+                bindings[binding.transit_switch].append(binding)
         chosen, extras = self._settle_duplicates(switches, bindings)
         self._sync_logical_switches(ctx, plan, switches, chosen)
-        self._sync_bindings(plan, switches, bindings, extras)
+        self._sync_bindings(plan, switches, bindings, extras, used)
         return plan
 
     def _settle_duplicates(self, switches: list[str], bindings: dict[str, list[Any]]
@@ -129,10 +132,9 @@ class TransitSwitches(Concern):
                      row=str(switch.uuid), reason=reason)
             plan.delete(NB, "Logical_Switch", switch.uuid)
 
-    def _sync_bindings(self, plan: Plan, switches: list[str],
-                       bindings: dict[str, list[Any]], extras: list[Any]) -> None:
+    def _sync_bindings(self, plan: Plan, switches: list[str], bindings: dict[str, list[Any]],
+                       extras: list[Any], used: set[int]) -> None:
         """A binding with a fresh key for each new transit switch; stale ones deleted."""
-        used = {row.tunnel_key for rows in bindings.values() for row in rows}
         for ts in switches:
             if ts in bindings:
                 continue

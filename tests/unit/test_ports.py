@@ -180,6 +180,22 @@ def test_bindings_of_vanished_transit_switches_are_deleted(world, concern):
     assert [pb.logical_port for pb in world.tables["ic_sb"]["Port_Binding"]] == ["theirs"]
 
 
+def test_transit_router_ports_are_not_this_concerns(world, concern):
+    """A transit router's port bindings (26.03) are left alone, ours as well as a peer's,
+    even on a switch of that name."""
+    ts1 = world.transit_switch()
+    world.add("ic_sb", "Port_Binding", logical_port="trp1", transit_switch="ts1",
+              availability_zone=world.az, tunnel_key=1, address="", gateway="", external_ids={},
+              type=["transit-router-port"])
+    world.add("ic_sb", "Port_Binding", logical_port="trp2", transit_switch="ts1",
+              availability_zone=world.peer_az, tunnel_key=2, address="", gateway="",
+              external_ids={}, type=["transit-router-port"])
+    world.router_port(ts1, name="trp2")
+    with capture_logs() as logs:
+        assert not concern.plan(world.ctx())
+    assert [entry["owner"] for entry in logs if entry["event"] == "port.name_taken"] == ["az2"]
+
+
 def test_non_router_ports_are_ignored(world, concern):
     ts1 = world.transit_switch()
     ts1.ports.append(world.add("nb", "Logical_Switch_Port", name="vif", type="",

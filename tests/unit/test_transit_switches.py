@@ -74,6 +74,15 @@ def test_keys_follow_name_order_and_skip_used_ones():
     assert inserted == {"tsa": 16711682, "tsc": 16711684}
 
 
+def test_a_transit_routers_binding_is_left_alone_and_its_key_avoided():
+    """26.03: a binding typed transit-router has no transit switch, yet is not stale."""
+    router = row(transit_switch="", tunnel_key=16711682, type=["transit-router"])
+    plan = TransitSwitches().plan(ctx(["ts1"], [router, dp("gone", 16711690)]))
+    assert [(op.kind, op.value) for op in ops(plan, db="ic_sb")] == [
+        ("insert", {"transit_switch": "ts1", "tunnel_key": 16711683}), ("delete", None)]
+    assert ops(plan, "delete")[0].target != router.uuid
+
+
 def test_existing_switch_gets_the_key_only_when_it_differs():
     binding = dp("ts1", 16711690)
     wrong = ls("ts1", "ts1", key="junk")
