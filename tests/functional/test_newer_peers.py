@@ -57,3 +57,29 @@ def test_a_peers_transit_router_is_left_alone(release_testbed, deployment):
             ] == ["trp1"]
     assert not ours.events("transit_switch.binding_deleted")
     assert not ours.events("port.withdrawn")
+
+
+def sequence_numbers(tb):
+    """(IC NB nb_ic_cfg, IC NB sb_ic_cfg, IC SB nb_ic_cfg, {AZ: nb_ic_cfg})."""
+    [inb] = rows(tb.ic_nbctl, "IC_NB_Global", "nb_ic_cfg sb_ic_cfg")
+    [isb] = rows(tb.ic_sbctl, "IC_SB_Global", "nb_ic_cfg")
+    azs = {row["name"]: row["nb_ic_cfg"]
+           for row in rows(tb.ic_sbctl, "Availability_Zone", "name nb_ic_cfg")}
+    return inb["nb_ic_cfg"], inb["sb_ic_cfg"], isb["nb_ic_cfg"], azs
+
+
+@pytest.mark.parametrize("release", ["25.03", "26.03", "26.09"])
+@pytest.mark.parametrize("deployment", MIXED)
+def test_wait_sb_returns(release_testbed, deployment):
+    """`ovn-ic-nbctl --wait=sb` returns once every AZ, ours too, has taken the change in."""
+    tb = release_testbed
+    start_deployment(tb, deployment)
+    registered(tb)
+    tb.ic_nbctl("--wait=sb", "ts-add", "ts1")
+    assert sequence_numbers(tb) == (1, 1, 1, {"az1": 1, "az2": 1})
+    wait_until(lambda: [row["transit_switch"] for row in rows(
+        tb.ic_sbctl, "Datapath_Binding", "transit_switch")] == ["ts1"], timeout=TIMEOUT,
+        message="ts1 bound")
+    tb.ic_nbctl("--wait=sb", "sync")
+    tb.ic_nbctl("--wait=sb", "sync")
+    assert sequence_numbers(tb) == (3, 3, 3, {"az1": 3, "az2": 3})
