@@ -12,16 +12,23 @@ from __future__ import annotations
 NB, SB, IC_NB, IC_SB = "nb", "sb", "ic_nb", "ic_sb"
 #: The order in which databases are opened, reported and committed.
 DATABASE_ORDER = (NB, SB, IC_NB, IC_SB)
+#: A second connection to the IC SB, holding IC_SB_LOCK, through which the global rows
+#: are written on IC schemas of 26.03 and later (db/ic_sb_lock.py); not one of the four.
+IC_SB_LOCKED = "ic_sb_locked"
 #: The OVSDB database name each key connects to.
 DB_NAMES = {
     NB: "OVN_Northbound",
     SB: "OVN_Southbound",
     IC_NB: "OVN_IC_Northbound",
     IC_SB: "OVN_IC_Southbound",
+    IC_SB_LOCKED: "OVN_IC_Southbound",
 }
 
 #: The lock on the local SB that ovn-ic takes: one writer per AZ, C or ours.
 LOCK_NAME = "ovn_ic"
+#: The lock on the IC SB that ovn-ic 26.09 takes: one writer of the global rows (the
+#: datapath bindings of transit switches and routers) for all AZs.
+IC_SB_LOCK = "ovn_ic_sb"
 
 # ------------------------------------------------------------ OVN's own keys
 #: NB Logical_Switch other_config: the transit switch this switch mirrors.

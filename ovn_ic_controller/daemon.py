@@ -30,9 +30,10 @@ import ovs.stream
 
 from . import logs, sdnotify
 from .config import Config, ConfigError
-from .constants import DATABASE_ORDER, LOCK_NAME
+from .constants import DATABASE_ORDER, IC_SB, IC_SB_LOCKED, LOCK_NAME
 from .db.apply import build_transaction, split_by_database
 from .db.connection import Database
+from .db.ic_sb_lock import GlobalWriter
 from .db.plan import Plan
 from .metrics import Health, Metrics, MetricsServer
 from .sync import az as az_sync
@@ -57,6 +58,7 @@ class Daemon:
         self.leaving = Leave()
         self.wanted = merge_columns([*self.concerns, self.leaving])
         self.dbs: dict[str, Database] = {}
+        self.global_writer = GlobalWriter()
         self.metrics_server: MetricsServer | None = None
         self.changed: set[tuple[str, str]] = set()
         self.dirty: set[str] = {concern.name for concern in self.concerns}
@@ -76,6 +78,8 @@ class Daemon:
     # ---------------------------------------------------------------- set-up
     def open_databases(self, only: set[str] | None = None) -> None:
         self._apply_ssl()
+        if only is None or IC_SB in only:
+            self.global_writer.close(self.dbs)
         for key in DATABASE_ORDER:
             if only is not None and key not in only:
                 continue
@@ -176,6 +180,9 @@ class Daemon:
             if resynced:
                 self.mark_all_dirty()
             self.metrics.db_connected.labels(db=key).set(1 if db.connected else 0)
+        if self.global_writer.run(self.dbs, self.wanted.get(IC_SB_LOCKED, {}),
+                                  probe_interval=self.config.probe_interval_ms):
+            self.mark_all_dirty()
         self._track_lock()
         self._sync()
         self.metrics.iteration_seconds.observe(time.monotonic() - started)
@@ -224,7 +231,8 @@ class Daemon:
         tables = {key: {name: table.rows for name, table in db.tables.items()}
                   for key, db in self.dbs.items()}
         ctx = Context(config=self.config, tables=tables,
-                      schemas={key: db.schema for key, db in self.dbs.items() if db.schema})
+                      schemas={key: db.schema for key, db in self.dbs.items() if db.schema},
+                      global_writer=self.global_writer.database(self.dbs))
         identity = az_sync.resolve(ctx)
         ctx.az_name, ctx.az = identity.name, identity.row
         self._identity_now = identity

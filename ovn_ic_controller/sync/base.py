@@ -15,6 +15,7 @@ from collections.abc import Mapping, Set
 from typing import Any
 
 from ..config import Config
+from ..constants import IC_SB
 from ..db import schema
 from ..db.plan import Plan
 
@@ -38,6 +39,10 @@ class Context:
     # differs between OVN releases is chosen by what these contain.  Missing: unknown, so
     # nothing newer than ovn-ic 23.03 is assumed.
     schemas: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    # The database to write the IC SB's global rows (the datapath bindings of transit
+    # switches and routers) through, or None while another AZ is their writer
+    # (db/ic_sb_lock.py).
+    global_writer: str | None = IC_SB
 
     def has_column(self, db: str, table: str, column: str) -> bool:
         """Whether ``db``'s server schema has ``table.column``."""

@@ -28,11 +28,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import logs
-from ..constants import IC_NB, IC_SB, LSP, NB, REQUESTED_KEY, ROUTER_ID, ROUTER_PORT, SB
+from ..constants import IC_NB, IC_SB, LSP, NB, REQUESTED_KEY, ROUTER_ID, ROUTER_PORT, SB, TS_PORT
 from ..db.plan import Plan
-from ..db.values import optional_ref, parse_int, parse_uuid
+from ..db.values import column, optional_ref, parse_int, parse_uuid
 from .base import Concern, Context, columns
-from .common import is_switch_binding, mirror_switches
+from .common import binding_type, is_switch_binding, mirror_switches
 from .prefixes import parse_port_addresses
 from .tunnel_keys import TunnelKeyAllocator
 
@@ -102,17 +102,17 @@ class TransitSwitchPorts(Concern):
                     Logical_Switch_Port="name type options addresses"),
         SB: columns(Port_Binding="logical_port options mac chassis datapath",
                     Datapath_Binding="external_ids", Chassis="name"),
-        IC_NB: columns(Transit_Switch="name"),
+        IC_NB: columns(Transit_Switch="name ports", Transit_Switch_Port="name"),
         IC_SB: columns(Availability_Zone="name",
                        Port_Binding="logical_port transit_switch availability_zone tunnel_key"
-                                    " address gateway external_ids type"),
+                                    " address gateway external_ids type nb_ic_uuid"),
     }
     writes = {
         NB: columns(Logical_Switch="ports",
                     Logical_Switch_Port="name type up addresses options"),
         SB: columns(Port_Binding="chassis"),
         IC_SB: columns(Port_Binding="availability_zone transit_switch logical_port tunnel_key"
-                                    " address gateway external_ids"),
+                                    " address gateway external_ids type nb_ic_uuid"),
     }
 
     def __init__(self) -> None:
@@ -133,7 +133,8 @@ class TransitSwitchPorts(Concern):
             on_switch = snap.bindings_by_ts.get(ts.name, ())
             for pb in on_switch:
                 unclaimed.pop(pb.logical_port, None)
-            _SwitchPass(self.port_keys, plan, snap, ctx.az, switch, on_switch).run()
+            _SwitchPass(self.port_keys, plan, snap, ctx.az, ts, switch, on_switch,
+                        typed=ctx.has_column(IC_SB, "Port_Binding", "nb_ic_uuid")).run()
         for pb in unclaimed.values():
             log.info("port.withdrawn", port=pb.logical_port, transit_switch=pb.transit_switch,
                      reason="transit switch gone from IC NB or local NB")
@@ -145,14 +146,19 @@ class _SwitchPass:
     """One transit switch: match its LSPs with the IC SB bindings on it."""
 
     def __init__(self, keys: TunnelKeyAllocator, plan: Plan, snap: Snapshot, az: Any,
-                 switch: Any, bindings: Iterable[Any]) -> None:
+                 ts: Any, switch: Any, bindings: Iterable[Any], typed: bool) -> None:
         self.keys, self.plan, self.snap, self.az = keys, plan, snap, az
-        self.switch = switch
+        self.ts, self.switch, self.typed = ts, switch, typed
+        bindings = list(bindings)
+        self.used_keys = {pb.tunnel_key for pb in bindings}
+        # The bindings of IC NB Transit_Switch_Port rows (26.09) are not ports of the
+        # switch's LSPs: not published, withdrawn nor mirrored here.
+        declared = {port.name for port in column(ts, "ports", ())}
+        bindings = [pb for pb in bindings if pb.logical_port not in declared]
         self.local = {pb.logical_port: pb for pb in bindings
                       if pb.availability_zone.uuid == az.uuid}
         self.remote = {pb.logical_port: pb for pb in bindings
                        if pb.availability_zone.uuid != az.uuid}
-        self.used_keys = {pb.tunnel_key for pb in bindings}
 
     def run(self) -> None:
         for lsp in self.switch.ports:
@@ -211,6 +217,8 @@ class _SwitchPass:
             values["gateway"] = export.gateway
         if export.router_id is not None:
             values["external_ids"] = {ROUTER_ID: str(export.router_id)}
+        if self.typed:
+            values.update(type=TS_PORT, nb_ic_uuid=self.ts.uuid)
         log.info("port.published", port=lsp.name, transit_switch=self.switch.name,
                  tunnel_key=key)
         self.plan.insert(IC_SB, "Port_Binding", **values)
@@ -224,6 +232,11 @@ class _SwitchPass:
                 and parse_uuid(published.external_ids.get(ROUTER_ID)) != export.router_id):
             self.plan.setkey(IC_SB, "Port_Binding", published.uuid, "external_ids",
                              ROUTER_ID, str(export.router_id))
+        if self.typed:
+            if not binding_type(published):
+                self.plan.set(IC_SB, "Port_Binding", published.uuid, type=TS_PORT)
+            if optional_ref(column(published, "nb_ic_uuid", [])) != self.ts.uuid:
+                self.plan.set(IC_SB, "Port_Binding", published.uuid, nb_ic_uuid=self.ts.uuid)
         self.request_key(lsp, published.tunnel_key)
 
     def request_key(self, lsp: Any, key: int) -> None:

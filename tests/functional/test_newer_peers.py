@@ -10,8 +10,21 @@ from __future__ import annotations
 import time
 
 import pytest
-from icview import DEPLOYMENTS, OURS, TIMEOUT, rows, start_deployment
-from testbed import wait_until
+from controller import Controller
+from icview import (
+    DEPLOYMENTS,
+    OURS,
+    TIMEOUT,
+    assert_idle,
+    consistent_keys,
+    datapath_keys,
+    ic_sb_frozen,
+    nb_transit_switches,
+    northd_key,
+    rows,
+    start_deployment,
+)
+from testbed import NEWER_RELEASES, wait_until
 
 MIXED = [name for name, kinds in DEPLOYMENTS.items() if kinds != (OURS, OURS)]
 
@@ -83,3 +96,130 @@ def test_wait_sb_returns(release_testbed, deployment):
     tb.ic_nbctl("--wait=sb", "sync")
     tb.ic_nbctl("--wait=sb", "sync")
     assert sequence_numbers(tb) == (3, 3, 3, {"az1": 3, "az2": 3})
+
+
+def datapath_history(tb, ts):
+    """How many IC SB Datapath_Binding rows of transit switch ``ts`` were ever inserted and
+    deleted, from the IC SB's log of transactions."""
+    log = tb.run("ovsdb-tool", "-mm", "show-log", tb.workdir / "ic" / "sb.db")
+    switch_of, inserted, deleted, row, kind = {}, 0, 0, None, None
+    for line in log.splitlines():
+        words = line.split()
+        if line.startswith("  table "):
+            row = None
+            if words[1] == "Datapath_Binding":
+                kind, row = ("insert", words[4]) if words[2] == "insert" else ("diff", words[3])
+        elif row is not None and line.startswith("    "):
+            if kind == "insert" and line.strip() == f"transit_switch={ts}":
+                switch_of[row] = ts
+                inserted += 1
+            elif kind == "diff" and line.strip() == "delete row" and switch_of.get(row) == ts:
+                deleted += 1
+    return inserted, deleted
+
+
+def northd_agrees(tb, ts, key):
+    return all(northd_key(az, ts) == key for az in tb.azs)
+
+
+def race_once(tb, ts):
+    """Add ``ts`` while the IC SB is frozen, so that both AZs write at once; check the
+    outcome, then delete it again."""
+    with ic_sb_frozen(tb):
+        tb.ic_nbctl("ts-add", ts)
+        for az in tb.azs:
+            wait_until(lambda az=az: ts in nb_transit_switches(az), timeout=TIMEOUT,
+                       message=f"{az.name} reacted to {ts}")
+    keys = wait_until(lambda: consistent_keys(tb, {ts}), timeout=TIMEOUT,
+                      message=f"one binding of {ts}, its key requested by every NB")
+    wait_until(lambda: northd_agrees(tb, ts, keys[ts]), timeout=TIMEOUT,
+               message=f"ovn-northd of every AZ uses the key of {ts}")
+    assert datapath_history(tb, ts) == (1, 0), f"duplicates of {ts}"
+    tb.ic_nbctl("ts-del", ts)
+    wait_until(lambda: consistent_keys(tb, set()) == {}, timeout=TIMEOUT,
+               message=f"{ts} gone everywhere")
+
+
+@pytest.mark.parametrize("release", NEWER_RELEASES)
+@pytest.mark.parametrize("deployment", MIXED)
+def test_both_azs_create_a_transit_switch_at_once(release_testbed, deployment):
+    """Five times: a new transit switch, seen by both AZs while the IC SB is frozen, so both
+    write at once: one binding, one key, the same in the IC SB, both NBs and both SBs."""
+    tb = release_testbed
+    daemons = start_deployment(tb, deployment)
+    registered(tb)
+    for round_ in range(5):
+        race_once(tb, f"race{round_}")
+    assert_idle(daemons)
+
+
+@pytest.mark.parametrize("release", ["26.09"])
+def test_the_single_writer_of_global_rows_is_whoever_holds_ovn_ic_sb(release_testbed):
+    """26.09's ovn-ic holds lock ovn_ic_sb to write the global rows, and so do we: while it
+    holds the lock ours creates no binding; once it is gone, ours takes over."""
+    tb = release_testbed
+    az1, az2 = tb.azs
+    az2.start_reference_ic()
+    wait_until(lambda: "az2" in zones(tb), timeout=TIMEOUT, message="az2 registered")
+    ours = Controller(tb, az1).start()
+    registered(tb)
+    tb.ic_nbctl("ts-add", "ts1")
+    wait_until(lambda: consistent_keys(tb, {"ts1"}), timeout=TIMEOUT, message="ts1 bound")
+    assert not ours.events("ic_sb_lock.acquired")
+    assert not ours.events("transit_switch.binding_created")
+    az2.stop_reference_ic()
+    ours.wait_until(lambda: ours.events("ic_sb_lock.acquired"), message="ours took the lock")
+    tb.ic_nbctl("ts-add", "ts2")
+    wait_until(lambda: "ts2" in datapath_keys(tb), timeout=TIMEOUT, message="ts2 bound")
+    assert [record["transit_switch"]
+            for record in ours.events("transit_switch.binding_created")] == ["ts2"]
+
+
+def mirror_modes(tb, ts):
+    """other_config:ic-vxlan_mode of each AZ's mirror of ``ts``."""
+    return [next((row["other_config"].get("ic-vxlan_mode")
+                  for row in rows(az.nbctl, "Logical_Switch", "other_config")
+                  if row["other_config"].get("interconn-ts") == ts), None) for az in tb.azs]
+
+
+def keys_everywhere(tb, switches):
+    """{ts: key} once the IC SB, every NB and every AZ's northd agree on each key."""
+    keys = consistent_keys(tb, set(switches))
+    if keys and all(northd_agrees(tb, ts, key) for ts, key in keys.items()):
+        return keys
+    return None
+
+
+def vxlan_key(tb, ts):
+    keys = keys_everywhere(tb, {ts})
+    return keys[ts] if keys and 1024 <= keys[ts] <= 4095 else None
+
+
+@pytest.mark.parametrize("release", NEWER_RELEASES)
+@pytest.mark.parametrize("deployment", MIXED)
+def test_vxlan_mode(release_testbed, deployment):
+    """IC_NB_Global options:vxlan_mode with a vxlan gateway: transit switches re-keyed into
+    1024-4095, new ones keyed there (the first free from 1025), mirrors saying
+    ic-vxlan_mode.  Which key the re-keyed switch ends with depends on whether the AZs
+    re-key at once (1025) or one after the other (ovn-ic moves it twice: 1026)."""
+    tb = release_testbed
+    start_deployment(tb, deployment)
+    registered(tb)
+    tb.ic_nbctl("ts-add", "ts1")
+    assert wait_until(lambda: keys_everywhere(tb, {"ts1"}), timeout=TIMEOUT,
+                      message="ts1 bound") == {"ts1": 16711682}
+    assert mirror_modes(tb, "ts1") == ["false", "false"]
+    tb.azs[0].sbctl("chassis-add", "gw1", "vxlan", "192.168.0.1", "--", "set", "Chassis",
+                    "gw1", "other_config:is-interconn=true")
+    # Both AZs see the mode change at once only with the vxlan gateway already there: an
+    # AZ whose mirror changes mode re-keys every switch, from what it sees then.
+    wait_until(lambda: rows(tb.ic_sbctl, "Encap", "type"), timeout=TIMEOUT,
+               message="the vxlan gateway exported")
+    tb.ic_nbctl("set", "IC_NB_Global", ".", "options:vxlan_mode=true")
+    key = wait_until(lambda: vxlan_key(tb, "ts1"), timeout=TIMEOUT,
+                     message="ts1 re-keyed into 1024-4095 everywhere")
+    assert key in (1025, 1026)
+    assert mirror_modes(tb, "ts1") == ["true", "true"]
+    tb.ic_nbctl("ts-add", "ts2")
+    assert wait_until(lambda: keys_everywhere(tb, {"ts1", "ts2"}), timeout=TIMEOUT,
+                      message="ts2 bound") == {"ts1": key, "ts2": 1026 if key == 1025 else 1025}

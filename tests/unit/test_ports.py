@@ -380,3 +380,28 @@ def test_a_lone_mirror_named_otherwise_is_the_transit_switchs_mirror(world, conc
     world.binding("lsp-az2")
     converge(world, concern)
     assert [lsp.name for lsp in renamed.ports] == ["lsp-az2"]
+
+
+# ------------------------------------------------------- newer IC databases
+PB_TYPED = {"tables": {"Port_Binding": {"columns": {"type": {}, "nb_ic_uuid": {}}}}}
+
+
+def test_26_03_bindings_carry_their_type_and_transit_switch(world, concern):
+    ts1 = world.transit_switch()
+    world.router_port(ts1)
+    ctx = world.ctx()
+    ctx.schemas = {"ic_sb": PB_TYPED}
+    [insert] = [op for op in concern.plan(ctx).ops if op.kind == "insert"]
+    assert insert.value["type"] == "transit-switch-port"
+    assert insert.value["nb_ic_uuid"] == world.one("ic_nb", "Transit_Switch", name="ts1").uuid
+
+
+def test_bindings_of_declared_transit_switch_ports_are_left_alone(world, concern):
+    """26.09's Transit_Switch_Port rows have their bindings made otherwise (e.g. by the
+    holder of ovn_ic_sb, in its own AZ): neither withdrawn nor mirrored here."""
+    world.transit_switch()
+    ts = world.one("ic_nb", "Transit_Switch", name="ts1")
+    ts.ports = [world.add("ic_nb", "Transit_Switch_Port", name=name) for name in ("p1", "p2")]
+    world.binding("p1", az=world.az)
+    world.binding("p2", key=2)
+    assert not concern.plan(world.ctx())
