@@ -24,6 +24,7 @@ from icview import (
     rows,
     start_deployment,
 )
+from routeview import connect, learned, routers_on_ts1
 from testbed import NEWER_RELEASES, wait_until
 
 MIXED = [name for name, kinds in DEPLOYMENTS.items() if kinds != (OURS, OURS)]
@@ -223,3 +224,28 @@ def test_vxlan_mode(release_testbed, deployment):
     tb.ic_nbctl("ts-add", "ts2")
     assert wait_until(lambda: keys_everywhere(tb, {"ts1", "ts2"}), timeout=TIMEOUT,
                       message="ts2 bound") == {"ts1": key, "ts2": 1026 if key == 1025 else 1025}
+
+
+@pytest.mark.parametrize("release", NEWER_RELEASES)
+@pytest.mark.parametrize("deployment", MIXED)
+def test_routers_of_one_az_learn_each_other(release_testbed, deployment):
+    """23.09's same-AZ learning: two routers of az1 on ts1 learn each other's subnet
+    through lr-id; az2 learns both."""
+    tb = release_testbed
+    az1, az2 = tb.azs
+    start_deployment(tb, deployment)
+    registered(tb)
+    routers_on_ts1(tb)
+    connect(az1, "lr1b", "ts1", "aa:aa:aa:aa:aa:11", "169.254.100.11/24")
+    for az, router, subnet in ((az1, "lr1", "192.168.1.1/24"), (az1, "lr1b", "192.168.11.1/24"),
+                               (az2, "lr2", "192.168.2.1/24")):
+        az.nbctl("lrp-add", router, f"{router}-inside", "00:00:00:00:01:01", subnet)
+    wanted = {az1: {("lr1", "192.168.11.1/24", "169.254.100.11"),
+                    ("lr1", "192.168.2.1/24", "169.254.100.2"),
+                    ("lr1b", "192.168.1.1/24", "169.254.100.1"),
+                    ("lr1b", "192.168.2.1/24", "169.254.100.2")},
+              az2: {("lr2", "192.168.1.1/24", "169.254.100.1"),
+                    ("lr2", "192.168.11.1/24", "169.254.100.11")}}
+    for az, routes in wanted.items():
+        wait_until(lambda az=az, routes=routes: {route[:3] for route in learned(az)} == routes,
+                   timeout=TIMEOUT, message=f"{az.name} learned {sorted(routes)}")

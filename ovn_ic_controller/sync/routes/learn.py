@@ -24,6 +24,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN
 from ...db.plan import Plan
+from ...db.values import parse_uuid
 from ..prefixes import Prefix
 from .ledger import Contribution, Problem
 from .reasons import LEARN, LEARNED, REFUSED_LOCAL_WINS, REFUSED_UNPARSABLE, refusal_reason
@@ -33,11 +34,28 @@ LearnKey = tuple[uuidlib.UUID, Identity | None]  # router, identity of its learn
 LocalPrefixes = Mapping[uuidlib.UUID, Collection[tuple[str, Prefix]]]  # router -> (table, prefix)
 
 
+def learners_of(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
+                own_az: uuidlib.UUID) -> Collection[tuple[RouterView, TsPort]]:
+    """Which of the (router, port) pairs on the route's transit switch may learn it.
+
+    Another AZ's route: all (23.03's rule, which 26.03 restored for routes without
+    ``lr-id``).  One of this AZ's own (23.09's same-AZ learning): all but the router
+    its ``lr-id`` names, and none when it has no valid ``lr-id``.
+    """
+    if route.availability_zone != own_az:
+        return learners
+    source = parse_uuid(route.lr_id) if route.lr_id is not None else None
+    if source is None:
+        return ()
+    return [(router, port) for router, port in learners if router.uuid != source]
+
+
 def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
                         local_prefixes: LocalPrefixes, options: RouteOptions) -> Contribution:
-    """What another AZ's route makes the routers learning through its transit switch learn.
+    """What a route makes the routers learning through its transit switch learn.
 
-    ``learners`` are the (router, usable port) pairs on that transit switch.
+    ``learners`` are the (router, usable port) pairs on that transit switch that may
+    learn it (``learners_of``).
     """
     if route.identity is None:
         return Contribution(counts=(((LEARN, REFUSED_UNPARSABLE), 1),), problems=(

@@ -163,6 +163,9 @@ class RouteTopology:
     az: uuidlib.UUID
     options: RouteOptions
     routers: dict[uuidlib.UUID, RouterView]  # every NB router, with ports or not (Q7)
+    # Routers of this AZ learn each other's routes (23.09), on IC databases of 24.03 or
+    # later; with 23.03's schemas, as 23.03 (its peers may run either), they do not.
+    same_az: bool = False
 
     def transit_switches(self) -> set[str]:
         return {port.transit_switch for router in self.routers.values()
@@ -205,7 +208,8 @@ def read_topology(ctx: Context, cache: TopologyCache,
         routers[row.uuid] = _router_view(row.uuid, name,
                                          [cache.lrp(lrp) for lrp in lrps] if ts_ports else [],
                                          ts_ports)
-    return RouteTopology(az_uuid, options, routers), problems
+    same_az = ctx.has_column(IC_SB, "Availability_Zone", "nb_ic_cfg")
+    return RouteTopology(az_uuid, options, routers, same_az), problems
 
 
 def read_ts_ports(ctx: Context, cache: TopologyCache,
@@ -334,15 +338,18 @@ def static_route(row: Any) -> LocalRoute | LearnedRoute:
                       parsed is not None)
 
 
-def ic_route(row: Any, own_az: uuidlib.UUID | None = None) -> IcRoute:
+def ic_route(row: Any, own_az: uuidlib.UUID | None = None,
+             parse_own: frozenset[str] = frozenset()) -> IcRoute:
     """The record of an IC SB Route row.
 
-    A row of ``own_az`` is only compared by key and source, never learned, so its
-    prefix and next hop are not parsed: identity and prefix are None.
+    A row of ``own_az`` is only compared by key and source, unless other routers of
+    this AZ may learn it (on a transit switch of ``parse_own``), so its prefix and
+    next hop are not parsed: identity and prefix are None.
     """
     ip_prefix, nexthop, origin, route_table, availability_zone, ids, transit_switch = \
         plain_columns(row, IC_ROUTE_COLUMNS)
-    parsed = parse_route_prefixes(ip_prefix, nexthop) if availability_zone != own_az else None
+    parsed = (parse_route_prefixes(ip_prefix, nexthop)
+              if availability_zone != own_az or transit_switch in parse_own else None)
     return IcRoute(row.uuid, availability_zone, transit_switch,
                    route_table, ip_prefix, nexthop, origin, ids.get(NB_ID), ids.get(LR_ID),
                    identity(parsed, origin, route_table),
