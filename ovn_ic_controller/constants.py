@@ -54,6 +54,7 @@ ROUTE_ADV = "ic-route-adv"
 ROUTE_ADV_DEFAULT = "ic-route-adv-default"
 ROUTE_LEARN = "ic-route-learn"
 ROUTE_LEARN_DEFAULT = "ic-route-learn-default"
+ROUTE_LEARN_LB = "ic-route-learn-lb"  # 25.09: also learn load-balancer VIP routes
 ROUTE_BLACKLIST = "ic-route-blacklist"
 ROUTE_DENYLIST = "ic-route-denylist"  # 24.09's name; wins over the blacklist when set
 #: NB Logical_Router_Static_Route external_ids of a learned route: the IC SB Route

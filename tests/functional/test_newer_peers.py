@@ -249,3 +249,38 @@ def test_routers_of_one_az_learn_each_other(release_testbed, deployment):
     for az, routes in wanted.items():
         wait_until(lambda az=az, routes=routes: {route[:3] for route in learned(az)} == routes,
                    timeout=TIMEOUT, message=f"{az.name} learned {sorted(routes)}")
+
+
+@pytest.mark.parametrize("release", ["26.03", "26.09"])
+@pytest.mark.parametrize("deployment", MIXED)
+def test_load_balancer_routes_need_ic_route_learn_lb(release_testbed, deployment):
+    """The peer advertises its load balancer's VIP (ic-route-adv-lb, 25.09); ours learns it
+    only once its NB_Global says ic-route-learn-lb=true."""
+    tb = release_testbed
+    daemons = start_deployment(tb, deployment)
+    registered(tb)
+    ours = ours_of(daemons).az
+    [peer] = [az for az in tb.azs if az is not ours]
+    routers_on_ts1(tb)
+    i = tb.azs.index(peer) + 1
+    peer.nbctl("lrp-add", f"lr{i}", "inside", "00:00:00:00:01:01", f"192.168.{i}.1/24")
+    peer.nbctl("lb-add", "lb1", "10.99.0.5:80", f"192.168.{i}.10:80", "--",
+               "lr-lb-add", f"lr{i}", "lb1")
+    peer.nbctl("set", "NB_Global", ".", "options:ic-route-adv-lb=true")
+    wait_until(lambda: ("10.99.0.5/32", "loadbalancer") in {
+        (row["ip_prefix"], row["origin"])
+        for row in rows(tb.ic_sbctl, "Route", "ip_prefix origin")}, timeout=TIMEOUT,
+        message="the peer advertises its VIP")
+    subnet = {(f"192.168.{i}.1/24", "connected")}
+    wait_until(lambda: {route[1:] for route in learned_here(ours)} == subnet,
+               timeout=TIMEOUT, message="the peer's subnet learned")
+    time.sleep(1)
+    assert {route[1:] for route in learned_here(ours)} == subnet, "the VIP is not learned"
+    ours.nbctl("set", "NB_Global", ".", "options:ic-route-learn-lb=true")
+    wait_until(lambda: ("10.99.0.5/32", "loadbalancer") in {
+        route[1:] for route in learned_here(ours)}, timeout=TIMEOUT, message="VIP learned")
+
+
+def learned_here(az):
+    """(router, prefix, origin) of what ``az`` learned."""
+    return {(route[0], route[1], route[4]) for route in learned(az)}

@@ -233,3 +233,15 @@ def test_learned_routes_are_not_advertised_again():
     world.remote_route("10.1.0.0/24", "169.254.100.2")
     world.sync()
     assert world.advertised() == []
+
+
+def test_load_balancer_routes_are_learned_only_with_ic_route_learn_lb():
+    """25.09: a peer's VIP routes (origin loadbalancer) need ic-route-learn-lb=true."""
+    world, lr1 = one_router()
+    world.remote_route("10.99.0.5/32", "169.254.100.2", origin="loadbalancer")
+    world.remote_route("10.1.0.0/24", "169.254.100.2", origin="static")
+    world.sync()
+    assert [route[0] for route in world.learned(lr1)] == ["10.1.0.0/24"]
+    world.options(ic_route_learn_lb="true")
+    world.sync()
+    assert [route[0] for route in world.learned(lr1)] == ["10.1.0.0/24", "10.99.0.5/32"]

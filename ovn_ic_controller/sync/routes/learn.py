@@ -27,10 +27,18 @@ from ...db.plan import Plan
 from ...db.values import parse_uuid
 from ..prefixes import Prefix
 from .ledger import Contribution, Problem
-from .reasons import LEARN, LEARNED, REFUSED_LOCAL_WINS, REFUSED_UNPARSABLE, refusal_reason
+from .reasons import (
+    LEARN,
+    LEARNED,
+    REFUSED_LOADBALANCER,
+    REFUSED_LOCAL_WINS,
+    REFUSED_UNPARSABLE,
+    refusal_reason,
+)
 from .records import IcRoute, Identity, LearnedRoute, RouteOptions, RouterView, TsPort
 
 LearnKey = tuple[uuidlib.UUID, Identity | None]  # router, identity of its learned routes
+ORIGIN_LOADBALANCER = "loadbalancer"  # IC SB Route.origin of a VIP route (25.09)
 LocalPrefixes = Mapping[uuidlib.UUID, Collection[tuple[str, Prefix]]]  # router -> (table, prefix)
 
 
@@ -67,6 +75,8 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
                                 "parse or is link-local"}),))
     reason = refusal_reason(route.prefix, allow_default=options.learn_default,
                             matcher=options.denylist)
+    if reason is None and route.origin == ORIGIN_LOADBALANCER and not options.learn_lb:
+        reason = REFUSED_LOADBALANCER  # as ovn-ic 25.09+: only with ic-route-learn-lb
     if reason is not None:
         return Contribution(counts=(((LEARN, reason), 1),))
     entries: dict[LearnKey, IcRoute] = {}

@@ -20,11 +20,13 @@ REFUSED_UNPARSABLE = "unparsable"    # prefix or next hop does not parse
 REFUSED_NO_NEXTHOP = "no-nexthop"    # the port has no address of the prefix's family
 REFUSED_DUPLICATE = "duplicate"      # another source advertises the same row (Q1)
 REFUSED_LOCAL_WINS = "local-wins"    # the router has a static route to the prefix
+REFUSED_LOADBALANCER = "loadbalancer"  # a load-balancer VIP route without ic-route-learn-lb
 
 _COMMON = (REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL, REFUSED_UNPARSABLE)
 REFUSAL_SERIES = ([(ADVERTISE, reason) for reason in
                    (*_COMMON, REFUSED_NO_NEXTHOP, REFUSED_DUPLICATE)]
-                  + [(LEARN, reason) for reason in (*_COMMON, REFUSED_LOCAL_WINS)])
+                  + [(LEARN, reason) for reason in (*_COMMON, REFUSED_LOCAL_WINS,
+                                                    REFUSED_LOADBALANCER)])
 
 
 def refusal_reason(prefix: Prefix, *, allow_default: bool,

@@ -29,6 +29,7 @@ from ...constants import (
     ROUTE_DENYLIST,
     ROUTE_LEARN,
     ROUTE_LEARN_DEFAULT,
+    ROUTE_LEARN_LB,
     ROUTER_ID,
     ROUTER_PORT,
 )
@@ -85,6 +86,7 @@ class RouteOptions:
     advertise_default: bool = False
     learn: bool = False
     learn_default: bool = False
+    learn_lb: bool = False  # ic-route-learn-lb (25.09): learn routes of origin loadbalancer
     denylist: PrefixMatcher = dataclasses.field(default_factory=lambda: PrefixMatcher(()))
 
 
@@ -105,6 +107,7 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
                         advertise_default=is_true(options.get(ROUTE_ADV_DEFAULT)),
                         learn=is_true(options.get(ROUTE_LEARN)),
                         learn_default=is_true(options.get(ROUTE_LEARN_DEFAULT)),
+                        learn_lb=is_true(options.get(ROUTE_LEARN_LB)),
                         denylist=PrefixMatcher(entries)), problems
 
 
