@@ -31,6 +31,7 @@ import ovs.stream
 from . import logs, sdnotify
 from .config import Config, ConfigError
 from .constants import DATABASE_ORDER, IC_SB, IC_SB_LOCKED, LOCK_NAME
+from .db import probes
 from .db.apply import build_transaction, split_by_database
 from .db.connection import Database
 from .db.ic_sb_lock import GlobalWriter
@@ -183,6 +184,7 @@ class Daemon:
         if self.global_writer.run(self.dbs, self.wanted.get(IC_SB_LOCKED, {}),
                                   probe_interval=self.config.probe_interval_ms):
             self.mark_all_dirty()
+        probes.apply(self.dbs, self.config.probe_interval_ms)
         self._track_lock()
         self._sync()
         self.metrics.iteration_seconds.observe(time.monotonic() - started)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import ovs.db.idl
 import ovs.poller
+import ovs.stream
 import tenacity
 
 from .. import logs
@@ -23,6 +24,7 @@ from .ovs_compat.fastidl import FastInsertIdl
 log = logs.get("db")
 
 Outcome = str  # one of ovs.db.idl.Transaction's status strings
+DEFAULT_PROBE_INTERVAL_MS = 5000  # ovs's, when none is set
 
 
 class TrackingIdl(ovs.db.idl.Idl):
@@ -107,6 +109,16 @@ class Database:
         self.idl.wait(poller)
         if self.txn is not None:
             self.txn.wait(poller)
+
+    def set_probe_interval(self, interval: int | None) -> None:
+        """Change the inactivity probe (ms; None: the ovs default) now and for reconnects;
+        a unix remote is never probed, as when the ovs library opens it."""
+        if interval == self.probe_interval:
+            return
+        self.probe_interval = interval
+        if self.idl is not None and ovs.stream.stream_or_pstream_needs_probes(self.remote):
+            self.idl._session.reconnect.set_probe_interval(
+                DEFAULT_PROBE_INTERVAL_MS if interval is None else interval)
 
     def take_changes(self) -> tuple[dict[str, set], bool]:
         """Rows changed since the last call by table, and whether the replica was reloaded."""
