@@ -65,6 +65,9 @@ ORIGIN = "origin"
 #: router an AZ advertises the route for.
 NB_ID = "nb-id"
 LR_ID = "lr-id"
+#: IC SB Route options and NB static route options (26.09): a route that takes precedence
+#: over connected ones, for east-west routing through a transit switch's route table.
+OVERRIDE_CONNECTED = "override-connected"
 
 # ------------------------------------------------------------ this controller's marks
 # Only rows carrying these are ever changed or removed as "ours", so objects an

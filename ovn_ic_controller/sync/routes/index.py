@@ -203,7 +203,8 @@ class RouteIndex:
         row = ctx.row(IC_SB, ROUTE, uuid)
         if row is None:
             return
-        route = ic_route(row, own_az=self.topology.az, parse_own=self._same_az_switches)
+        route = ic_route(row, own_az=self.topology.az, parse_own=self._same_az_switches,
+                         with_options=self.topology.options.east_west)
         own = route.availability_zone == self.topology.az
         if own:
             self._ic_routes[uuid] = route

@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Collection, Mapping, Sequence
 
-from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN
+from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN, OVERRIDE_CONNECTED
 from ...db.plan import Plan
 from ...db.values import parse_uuid
 from ..prefixes import Prefix
@@ -127,10 +127,12 @@ def plan_learned(plan: Plan, key: LearnKey, wanted_routes: Collection[IcRoute],
             plan.setkey(NB, LRSR, spare.pop().uuid,
                         "external_ids", LEARNED_ROUTE_KEY, source_id)
             continue
+        options = {ORIGIN: remote.origin}
+        if remote.override:  # 26.09: the peer's route takes precedence over connected ones
+            options[OVERRIDE_CONNECTED] = "true"
         new = plan.insert(NB, LRSR, ip_prefix=remote.ip_prefix,
                           nexthop=remote.nexthop, route_table=remote.route_table,
-                          external_ids={LEARNED_ROUTE_KEY: source_id},
-                          options={ORIGIN: remote.origin})
+                          external_ids={LEARNED_ROUTE_KEY: source_id}, options=options)
         plan.addvalue(NB, LR, router_uuid, "static_routes", new)
     for route in spare:
         plan.delvalue(NB, LR, router_uuid, "static_routes", route.uuid)

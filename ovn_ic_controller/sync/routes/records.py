@@ -23,6 +23,7 @@ from ...constants import (
     NB,
     NB_ID,
     ORIGIN,
+    OVERRIDE_CONNECTED,
     ROUTE_ADV,
     ROUTE_ADV_DEFAULT,
     ROUTE_BLACKLIST,
@@ -88,10 +89,14 @@ class RouteOptions:
     learn_default: bool = False
     learn_lb: bool = False  # ic-route-learn-lb (25.09): learn routes of origin loadbalancer
     denylist: PrefixMatcher = dataclasses.field(default_factory=lambda: PrefixMatcher(()))
+    # The IC SB has Route.options (26.09's east-west routing): connected networks are also
+    # advertised into the route table of a transit-switch port, and routes carry
+    # options:override-connected, which learners copy.
+    east_west: bool = False
 
 
 def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
-    """The options, and problems with them.
+    """The options (and what the IC SB's schema allows), and problems with them.
 
     ``ic-route-denylist`` (24.09's name) wins over ``ic-route-blacklist``.
     """
@@ -108,7 +113,8 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
                         learn=is_true(options.get(ROUTE_LEARN)),
                         learn_default=is_true(options.get(ROUTE_LEARN_DEFAULT)),
                         learn_lb=is_true(options.get(ROUTE_LEARN_LB)),
-                        denylist=PrefixMatcher(entries)), problems
+                        denylist=PrefixMatcher(entries),
+                        east_west=ctx.has_column(IC_SB, "Route", "options")), problems
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -277,6 +283,7 @@ class LocalRoute:
     prefix: Prefix | None    # parsed ip_prefix, host bits kept
     prefix_text: str         # how it is advertised, e.g. 10.99.0.5/32 ("" if unparsable)
     parses: bool             # prefix and next hop parse, the next hop is not link-local
+    override: bool = False   # options:override-connected (26.09)
 
 
 @dataclasses.dataclass(slots=True)
@@ -305,6 +312,7 @@ class IcRoute:
     lr_id: str | None          # external_ids:lr-id, the router advertising it
     identity: Identity | None  # None: unparsable or link-local next hop
     prefix: Prefix | None
+    override: bool = False     # options:override-connected (26.09)
 
     @property
     def source_id(self) -> str:
@@ -338,12 +346,12 @@ def static_route(row: Any) -> LocalRoute | LearnedRoute:
     prefix = parsed[0] if parsed is not None else parse_cidr(ip_prefix)
     return LocalRoute(row.uuid, str(row.uuid), ip_prefix, nexthop, route_table,
                       policy[0] if policy else "", prefix, str(prefix) if prefix else "",
-                      parsed is not None)
+                      parsed is not None, is_true(options.get(OVERRIDE_CONNECTED)))
 
 
 def ic_route(row: Any, own_az: uuidlib.UUID | None = None,
-             parse_own: frozenset[str] = frozenset()) -> IcRoute:
-    """The record of an IC SB Route row.
+             parse_own: frozenset[str] = frozenset(), with_options: bool = False) -> IcRoute:
+    """The record of an IC SB Route row (``with_options``: the schema has its options).
 
     A row of ``own_az`` is only compared by key and source, unless other routers of
     this AZ may learn it (on a transit switch of ``parse_own``), so its prefix and
@@ -356,4 +364,5 @@ def ic_route(row: Any, own_az: uuidlib.UUID | None = None,
     return IcRoute(row.uuid, availability_zone, transit_switch,
                    route_table, ip_prefix, nexthop, origin, ids.get(NB_ID), ids.get(LR_ID),
                    identity(parsed, origin, route_table),
-                   parsed[0] if parsed is not None else None)
+                   parsed[0] if parsed is not None else None,
+                   with_options and is_true(plain(row, "options").get(OVERRIDE_CONNECTED)))
