@@ -245,3 +245,14 @@ def test_load_balancer_routes_are_learned_only_with_ic_route_learn_lb():
     world.options(ic_route_learn_lb="true")
     world.sync()
     assert [route[0] for route in world.learned(lr1)] == ["10.1.0.0/24", "10.99.0.5/32"]
+
+
+def test_override_connected_is_copied_into_the_learned_route():
+    """26.09: a peer's route marked options:override-connected is learned so marked."""
+    world, lr1 = one_router(route_table="rtb1")
+    world.schemas = {"ic_sb": {"tables": {"Route": {"columns": {"options": {}}}}}}
+    world.remote_route("192.168.2.1/24", "169.254.100.2", route_table="rtb1").options = {
+        "override-connected": "true"}
+    world.sync()
+    assert [route.options for route in world.learned_rows(lr1)] == [
+        {"origin": "connected", "override-connected": "true"}]
