@@ -28,7 +28,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import logs
-from ..constants import IC_NB, IC_SB, LSP, NB, REQUESTED_KEY, ROUTER_ID, ROUTER_PORT, SB, TS_PORT
+from ..constants import (
+    IC_NB,
+    IC_SB,
+    IC_SB_LOCKED,
+    LSP,
+    NB,
+    REQUESTED_KEY,
+    ROUTER_ID,
+    ROUTER_PORT,
+    SB,
+    TS_PORT,
+)
 from ..db.plan import Plan
 from ..db.values import column, optional_ref, parse_int, parse_uuid
 from .base import Concern, Context, columns
@@ -39,6 +50,8 @@ from .tunnel_keys import TunnelKeyAllocator
 log = logs.get("sync.ports")
 
 PORT_KEY_MIN, PORT_KEY_MAX = 1, 2**15 - 1
+_BINDING = ("availability_zone transit_switch logical_port tunnel_key address gateway "
+            "external_ids type nb_ic_uuid")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +115,8 @@ class TransitSwitchPorts(Concern):
                     Logical_Switch_Port="name type options addresses"),
         SB: columns(Port_Binding="logical_port options mac chassis datapath",
                     Datapath_Binding="external_ids", Chassis="name"),
-        IC_NB: columns(Transit_Switch="name ports", Transit_Switch_Port="name"),
+        IC_NB: columns(Transit_Switch="name ports",
+                       Transit_Switch_Port="name chassis addresses"),
         IC_SB: columns(Availability_Zone="name",
                        Port_Binding="logical_port transit_switch availability_zone tunnel_key"
                                     " address gateway external_ids type nb_ic_uuid"),
@@ -111,8 +125,8 @@ class TransitSwitchPorts(Concern):
         NB: columns(Logical_Switch="ports",
                     Logical_Switch_Port="name type up addresses options"),
         SB: columns(Port_Binding="chassis"),
-        IC_SB: columns(Port_Binding="availability_zone transit_switch logical_port tunnel_key"
-                                    " address gateway external_ids type nb_ic_uuid"),
+        IC_SB: columns(Port_Binding=_BINDING),
+        IC_SB_LOCKED: columns(Port_Binding=_BINDING),
     }
 
     def __init__(self) -> None:
@@ -139,7 +153,37 @@ class TransitSwitchPorts(Concern):
             log.info("port.withdrawn", port=pb.logical_port, transit_switch=pb.transit_switch,
                      reason="transit switch gone from IC NB or local NB")
             plan.delete(IC_SB, "Port_Binding", pb.uuid)
+        if ctx.global_writer is not None:
+            self._bind_chassisless_ports(ctx, plan, snap, ctx.global_writer)
         return plan
+
+    def _bind_chassisless_ports(self, ctx: Context, plan: Plan, snap: Snapshot,
+                                writer: str) -> None:
+        """As the writer of the IC SB's global rows (26.09): a binding, of this AZ, for each
+        IC NB Transit_Switch_Port without a chassis, saying its first address."""
+        for ts in ctx.rows(IC_NB, "Transit_Switch"):
+            for port in column(ts, "ports", ()):
+                if port.chassis:
+                    continue  # bound by the AZ whose chassis it names (not done yet)
+                address = port.addresses[0] if port.addresses else ""
+                binding = snap.names.get(port.name)
+                if binding is None:
+                    used = {pb.tunnel_key for pb in snap.bindings_by_ts.get(ts.name, ())}
+                    key = self.port_keys.allocate(used)
+                    if key is None:
+                        continue
+                    log.info("port.declared_published", port=port.name,
+                             transit_switch=ts.name, tunnel_key=key)
+                    plan.insert(writer, "Port_Binding", availability_zone=ctx.az.uuid,
+                                transit_switch=ts.name, logical_port=port.name,
+                                tunnel_key=key, address=address, gateway="",
+                                type=TS_PORT, nb_ic_uuid=ts.uuid)
+                elif binding.transit_switch == ts.name:
+                    changes = {column_: value for column_, value in
+                               (("address", address), ("gateway", ""))
+                               if getattr(binding, column_) != value}
+                    if changes:
+                        plan.set(writer, "Port_Binding", binding.uuid, **changes)
 
 
 class _SwitchPass:

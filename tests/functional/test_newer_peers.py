@@ -284,3 +284,38 @@ def test_load_balancer_routes_need_ic_route_learn_lb(release_testbed, deployment
 def learned_here(az):
     """(router, prefix, origin) of what ``az`` learned."""
     return {(route[0], route[1], route[4]) for route in learned(az)}
+
+
+def bindings_of(tb, port):
+    names = {uuid: name for name, uuid in zones(tb).items()}
+    return [(names.get(row["availability_zone"]), row["address"], row["type"])
+            for row in rows(tb.ic_sbctl, "Port_Binding", "logical_port availability_zone "
+                            "address type") if row["logical_port"] == port]
+
+
+@pytest.mark.parametrize("release", ["26.09"])
+@pytest.mark.parametrize("holder", ["ours", "reference"])
+def test_a_chassisless_transit_switch_port_is_bound_by_the_lock_holder(release_testbed, holder):
+    """26.09's Transit_Switch_Port without chassis: the ovn_ic_sb holder binds it, in its own
+    AZ; the other AZ neither deletes nor mirrors that binding as a port of its own."""
+    tb = release_testbed
+    az1, az2 = tb.azs
+    if holder == "ours":
+        ours = Controller(tb, az1).start()
+        ours.wait_until(lambda: ours.events("ic_sb_lock.acquired"), message="lock taken")
+        az2.start_reference_ic()
+    else:
+        az2.start_reference_ic()
+        ours = Controller(tb, az1).start()
+    registered(tb)
+    tb.ic_nbctl("ts-add", "ts1")
+    tb.ic_nbctl("tsp-add", "ts1", "tsp1")
+    tb.ic_nbctl("tsp-set-addr", "tsp1", "00:00:00:01:01:01 10.0.0.1")
+    owner = "az1" if holder == "ours" else "az2"
+    wait_until(lambda: bindings_of(tb, "tsp1") == [(owner, "00:00:00:01:01:01 10.0.0.1",
+                                                    "transit-switch-port")],
+               timeout=TIMEOUT, message=f"tsp1 bound in {owner}")
+    time.sleep(1)
+    assert len(bindings_of(tb, "tsp1")) == 1
+    assert "tsp1" not in {row["name"] for row in rows(az1.nbctl, "Logical_Switch_Port", "name")}
+    assert not ours.events("port.withdrawn")

@@ -401,7 +401,36 @@ def test_bindings_of_declared_transit_switch_ports_are_left_alone(world, concern
     holder of ovn_ic_sb, in its own AZ): neither withdrawn nor mirrored here."""
     world.transit_switch()
     ts = world.one("ic_nb", "Transit_Switch", name="ts1")
-    ts.ports = [world.add("ic_nb", "Transit_Switch_Port", name=name) for name in ("p1", "p2")]
+    ts.ports = [world.add("ic_nb", "Transit_Switch_Port", name=name, chassis="hv9",
+                          addresses=[]) for name in ("p1", "p2")]
     world.binding("p1", az=world.az)
     world.binding("p2", key=2)
     assert not concern.plan(world.ctx())
+
+
+def test_the_global_writer_binds_chassisless_transit_switch_ports(world, concern):
+    """26.09: a Transit_Switch_Port without chassis is bound by the ovn_ic_sb holder, in its
+    own AZ, through the locked connection; it keeps the address up to date."""
+    world.transit_switch()
+    world.binding("other", key=1)
+    converge(world, concern)  # the peer's port mirrored
+    ts = world.one("ic_nb", "Transit_Switch", name="ts1")
+    port = world.add("ic_nb", "Transit_Switch_Port", name="p1", chassis="",
+                     addresses=["00:00:00:00:00:01 10.0.0.1"])
+    ts.ports = [port]
+    ctx = world.ctx()
+    ctx.global_writer = None
+    assert not concern.plan(ctx)
+    ctx.global_writer = "ic_sb_locked"
+    [insert] = concern.plan(ctx).ops
+    assert (insert.db, insert.value) == ("ic_sb_locked", {
+        "availability_zone": world.az.uuid, "transit_switch": "ts1", "logical_port": "p1",
+        "tunnel_key": 2, "address": "00:00:00:00:00:01 10.0.0.1", "gateway": "",
+        "type": "transit-switch-port", "nb_ic_uuid": ts.uuid})
+    world.binding("p1", az=world.az, key=2, address="00:00:00:00:00:01 10.0.0.1")
+    ctx = world.ctx()
+    ctx.global_writer = "ic_sb_locked"
+    assert not concern.plan(ctx)
+    port.addresses = []
+    [update] = concern.plan(ctx).ops
+    assert (update.db, update.column, update.value) == ("ic_sb_locked", "address", "")
