@@ -5,19 +5,18 @@ registration, gateways, transit switches created by one side first and by
 both at once, ports, IPv4/IPv6 routes, route tables, deny lists, same-AZ
 learning, ``--wait=sb``, a peer's transit router, transit switch deletion,
 VXLAN mode) runs once with the release's ovn-ic in both AZs, recording the
-rows after each step, and then with ours in az1 and in az2: after each step the
-rows must become those of the all-C run (releaseview.KNOWN_DIFFERENCES aside),
-and at the end ours must be idle.
+rows after each step, and then with ours in az1, in az2 and in both: after each
+step the rows must become those of the all-C run (releaseview.KNOWN_DIFFERENCES
+aside), and at the end ours must be idle.
 """
 
 from __future__ import annotations
 
 import pytest
-from icview import DEPLOYMENTS, OURS, assert_idle
+from icview import DEPLOYMENTS, assert_idle
 from releaseview import run_compared, run_reference
 from testbed import NEWER_RELEASES, temporary_testbed
 
-MIXED = [name for name, kinds in DEPLOYMENTS.items() if kinds != (OURS, OURS)]
 _REFERENCES: dict[str, dict] = {}
 
 
@@ -30,7 +29,7 @@ def reference(release):
 
 
 @pytest.mark.parametrize("release", NEWER_RELEASES)
-@pytest.mark.parametrize("deployment", MIXED)
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_rows_are_those_of_the_all_c_run(release_testbed, release, deployment):
     steps = reference(release)
     sides = run_compared(release_testbed, DEPLOYMENTS[deployment], steps)
