@@ -181,11 +181,12 @@ class Daemon:
             if resynced:
                 self.mark_all_dirty()
             self.metrics.db_connected.labels(db=key).set(1 if db.connected else 0)
+        self._track_lock()
         if self.global_writer.run(self.dbs, self.wanted.get(IC_SB_LOCKED, {}),
+                                  active=bool(self.active) and self.config.enable_ic,
                                   probe_interval=self.config.probe_interval_ms):
             self.mark_all_dirty()
         probes.apply(self.dbs, self.config.probe_interval_ms)
-        self._track_lock()
         self._sync()
         self.metrics.iteration_seconds.observe(time.monotonic() - started)
 

@@ -34,9 +34,21 @@ class GlobalWriter:
     def __init__(self) -> None:
         self.held: bool | None = None
 
-    def run(self, dbs: dict[str, Database], wanted: dict[str, set[str]], *,
+    def run(self, dbs: dict[str, Database], wanted: dict[str, set[str]], *, active: bool,
             probe_interval: int | None) -> bool:
-        """Open or run the connection; True when the lock was just taken or lost."""
+        """Open or run the connection; True when the lock was just taken or lost.
+
+        Only an ``active`` controller (holding its AZ's ``ovn_ic`` lock, enable-ic true)
+        asks for the lock: a standby or leaving one would keep every AZ from writing the
+        global rows (26.09's ovn-ic asks for it on standby too).
+        """
+        if not active:
+            held = self.held
+            self.close(dbs)
+            if held:
+                log.info("ic_sb_lock.released", lock=IC_SB_LOCK,
+                         message="not active here: another AZ writes the IC SB's global rows")
+            return bool(held)
         writer = dbs.get(IC_SB_LOCKED)
         if writer is None:
             ic_sb = dbs[IC_SB]

@@ -7,6 +7,7 @@ test_release_matrix.py; these are the contract rules one at a time.
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -319,3 +320,22 @@ def test_a_chassisless_transit_switch_port_is_bound_by_the_lock_holder(release_t
     assert len(bindings_of(tb, "tsp1")) == 1
     assert "tsp1" not in {row["name"] for row in rows(az1.nbctl, "Logical_Switch_Port", "name")}
     assert not ours.events("port.withdrawn")
+
+
+@pytest.mark.parametrize("release", ["26.09"])
+def test_only_an_active_controller_holds_ovn_ic_sb(release_testbed):
+    """A controller that stops being active (here: enable-ic set to false) lets go of
+    ovn_ic_sb, so that the peer's ovn-ic becomes the writer of the global rows."""
+    tb = release_testbed
+    az1, az2 = tb.azs
+    ours = Controller(tb, az1).start()
+    ours.wait_until(lambda: ours.events("ic_sb_lock.acquired"), message="lock taken")
+    az2.start_reference_ic()
+    registered(tb)
+    ours.write_config(enable_ic="false")
+    ours.send(signal.SIGHUP)
+    ours.wait_until(lambda: ours.events("ic_sb_lock.released"), message="lock let go")
+    tb.ic_nbctl("ts-add", "ts1")
+    wait_until(lambda: "ts1" in datapath_keys(tb), timeout=TIMEOUT,
+               message="the peer, now the writer, bound ts1")
+    assert not ours.events("transit_switch.binding_created")
