@@ -12,16 +12,23 @@ from __future__ import annotations
 NB, SB, IC_NB, IC_SB = "nb", "sb", "ic_nb", "ic_sb"
 #: The order in which databases are opened, reported and committed.
 DATABASE_ORDER = (NB, SB, IC_NB, IC_SB)
+#: A second connection to the IC SB, holding IC_SB_LOCK, through which the global rows
+#: are written on IC schemas of 26.03 and later (db/ic_sb_lock.py); not one of the four.
+IC_SB_LOCKED = "ic_sb_locked"
 #: The OVSDB database name each key connects to.
 DB_NAMES = {
     NB: "OVN_Northbound",
     SB: "OVN_Southbound",
     IC_NB: "OVN_IC_Northbound",
     IC_SB: "OVN_IC_Southbound",
+    IC_SB_LOCKED: "OVN_IC_Southbound",
 }
 
 #: The lock on the local SB that ovn-ic takes: one writer per AZ, C or ours.
 LOCK_NAME = "ovn_ic"
+#: The lock on the IC SB that ovn-ic 26.09 takes: one writer of the global rows (the
+#: datapath bindings of transit switches and routers) for all AZs.
+IC_SB_LOCK = "ovn_ic_sb"
 
 # ------------------------------------------------------------ OVN's own keys
 #: NB Logical_Switch other_config: the transit switch this switch mirrors.
@@ -33,6 +40,10 @@ REQUESTED_KEY = "requested-tnl-key"
 ROUTER_PORT = "router-port"
 #: IC SB Port_Binding external_ids: the NB UUID of the router behind the port.
 ROUTER_ID = "router-id"
+#: IC SB Datapath_Binding.type and Port_Binding.type (26.03): the bindings of transit
+#: switches and their ports; the other types (transit routers and their ports) are
+#: another feature's, never changed by transit-switch sync.
+TS_DATAPATH, TS_PORT = "transit-switch", "transit-switch-port"
 #: SB Chassis other_config: a chassis standing for another AZ's gateway (written
 #: by IC controllers), and a gateway of this AZ (written by ovn-controller).
 IS_REMOTE = "is-remote"
@@ -43,6 +54,7 @@ ROUTE_ADV = "ic-route-adv"
 ROUTE_ADV_DEFAULT = "ic-route-adv-default"
 ROUTE_LEARN = "ic-route-learn"
 ROUTE_LEARN_DEFAULT = "ic-route-learn-default"
+ROUTE_LEARN_LB = "ic-route-learn-lb"  # 25.09: also learn load-balancer VIP routes
 ROUTE_BLACKLIST = "ic-route-blacklist"
 ROUTE_DENYLIST = "ic-route-denylist"  # 24.09's name; wins over the blacklist when set
 #: NB Logical_Router_Static_Route external_ids of a learned route: the IC SB Route
@@ -53,6 +65,9 @@ ORIGIN = "origin"
 #: router an AZ advertises the route for.
 NB_ID = "nb-id"
 LR_ID = "lr-id"
+#: IC SB Route options and NB static route options (26.09): a route that takes precedence
+#: over connected ones, for east-west routing through a transit switch's route table.
+OVERRIDE_CONNECTED = "override-connected"
 
 # ------------------------------------------------------------ this controller's marks
 # Only rows carrying these are ever changed or removed as "ours", so objects an

@@ -60,6 +60,7 @@ from .sync.routes.reasons import (
     REFUSED_DUPLICATE,
     REFUSED_FAMILY,
     REFUSED_LINK_LOCAL,
+    REFUSED_LOADBALANCER,
     REFUSED_LOCAL_WINS,
     REFUSED_NO_NEXTHOP,
     REFUSED_UNPARSABLE,
@@ -346,6 +347,9 @@ _REFUSALS = {
     REFUSED_CONFLICT: (WARNING, "overlaps a network of the learning router "
                                 "(conflict-policy=deny): see the conflicts below",
                        "renumber one of the overlapping networks"),
+    REFUSED_LOADBALANCER: (INFO, "a peer's load-balancer VIP route, and ic-route-learn-lb is "
+                                 "not true",
+                           "ovn-nbctl set NB_Global . options:ic-route-learn-lb=true, if wanted"),
     REFUSED_FAMILY: (WARNING, "the next hop is of the other address family",
                      "the peer AZ must advertise it with a next hop of the prefix's family"),
 }

@@ -30,9 +30,10 @@ import ovs.stream
 
 from .. import logs, sdnotify, show
 from ..config import Config, ConfigError
-from ..constants import DATABASE_ORDER, LOCK_NAME, NB, SB
-from ..db import ovs_compat
+from ..constants import DATABASE_ORDER, IC_SB, IC_SB_LOCKED, LOCK_NAME, NB, SB
+from ..db import ovs_compat, probes
 from ..db.connection import Database, apply_ssl, tables_of
+from ..db.ic_sb_lock import GlobalWriter
 from ..metrics import LAST_SYNC_REFRESH_MS, Health, Metrics, MetricsServer
 from ..sync import az as az_sync
 from ..sync import build_concerns
@@ -62,6 +63,7 @@ class Daemon:
         self.leaving = Leave()
         self.wanted = merge_columns([*self.concerns, self.leaving, show.READER])
         self.dbs: dict[str, Database] = {}
+        self.global_writer = GlobalWriter()  # the ovn_ic_sb connection, on 26.03+ IC SBs
         self.metrics_server: MetricsServer | None = None
         self.scheduler = Scheduler(self.concerns, self.metrics, clock)
         self.leave_scheduler = Scheduler([self.leaving], self.metrics, clock)
@@ -78,6 +80,8 @@ class Daemon:
     def open_databases(self, only: set[str] | None = None) -> None:
         apply_ssl(self.config.ssl_private_key, self.config.ssl_certificate,
                   self.config.ssl_ca_cert)
+        if only is None or IC_SB in only:
+            self.global_writer.close(self.dbs)
         for key in DATABASE_ORDER:
             if only is not None and key not in only:
                 continue
@@ -182,6 +186,11 @@ class Daemon:
             self.metrics.db_connected.labels(db=key).set(1 if db.connected else 0)
         if self.status.track_lock(self.dbs[SB]):
             self.mark_all_dirty()
+        if self.global_writer.run(self.dbs, self.wanted.get(IC_SB_LOCKED, {}),
+                                  active=bool(self.status.active) and self.config.enable_ic,
+                                  probe_interval=self.config.probe_interval_ms):
+            self.mark_all_dirty()
+        probes.apply(self.dbs, self.config.probe_interval_ms)
         self._sync()
         self.metrics.iteration_seconds.observe(time.monotonic() - started)
 
@@ -218,7 +227,9 @@ class Daemon:
 
     def _context(self) -> tuple[Context, az_sync.AzIdentity]:
         """The replicas to compute on, with this AZ as they name it."""
-        ctx = Context(config=self.config, tables=tables_of(self.dbs))
+        ctx = Context(config=self.config, tables=tables_of(self.dbs),
+                      schemas={key: db.schema for key, db in self.dbs.items() if db.schema},
+                      global_writer=self.global_writer.database(self.dbs))
         identity = az_sync.resolve(ctx)
         return dataclasses.replace(ctx, az_name=identity.name, az=identity.row), identity
 

@@ -39,6 +39,7 @@ WRITER = "ovn-ic-controller"
 #: How long after losing a clustered database every member is tried each second: more
 #: than a Raft election takes, even with a raised election timer.
 LEADER_SEARCH_S = 60.0
+DEFAULT_PROBE_INTERVAL_MS = 5000  # ovs's, when none is set
 
 
 def apply_ssl(private_key: str, certificate: str, ca_cert: str) -> None:
@@ -84,6 +85,7 @@ class Database:
         self.probe_interval = probe_interval
         self.lock = lock
         self.idl: TrackingIdl | None = None
+        self.schema: dict | None = None  # the server's schema, once fetched
         self.txn: ovs.db.idl.Transaction | None = None
         self._txn_done: Callable[[Outcome, str], None] | None = None
         self._fetch_retry = Backoff(0.5, 8.0)  # fetching the schema
@@ -133,6 +135,16 @@ class Database:
         if self.txn is not None:
             self.txn.wait(poller)
 
+    def set_probe_interval(self, interval: int | None) -> None:
+        """Change the inactivity probe (ms; None: the ovs default) now and for reconnects;
+        a unix remote is never probed, as when the ovs library opens it."""
+        if interval == self.probe_interval:
+            return
+        self.probe_interval = interval
+        if self.idl is not None and ovs.stream.stream_or_pstream_needs_probes(self.remote):
+            self.idl._session.reconnect.set_probe_interval(
+                DEFAULT_PROBE_INTERVAL_MS if interval is None else interval)
+
     def take_changes(self) -> tuple[dict[str, set], bool]:
         """Rows changed since the last call by table, and whether the replica was reloaded."""
         if self.idl is None:
@@ -162,6 +174,7 @@ class Database:
                             problem=str(exc), retry_in_s=round(delay, 1))
                 self._last_problem = str(exc)
             return
+        self.schema = schema_json
         helper = schema.build_helper(schema_json, self.wanted)
         idl_class = FastTrackingIdl if ovs_compat.fast_idl_active() else TrackingIdl
         self.idl = idl_class(self.remote, helper, probe_interval=self.probe_interval)

@@ -54,6 +54,26 @@ def split_remotes(remote: str) -> list[str]:
     return parts
 
 
+def has_column(schema_json: dict | None, table: str, column: str) -> bool:
+    """Whether ``schema_json`` (a server's schema; None while unknown) has ``table.column``."""
+    tables = (schema_json or {}).get("tables", {})
+    return column in tables.get(table, {}).get("columns", {})
+
+
+def enum_values(schema_json: dict | None, table: str, column: str) -> frozenset | None:
+    """The values ``table.column``'s key may take, or None when not an enum (or unknown)."""
+    if not has_column(schema_json, table, column):
+        return None
+    key = schema_json["tables"][table]["columns"][column]["type"]
+    key = key.get("key") if isinstance(key, dict) else None
+    enum = key.get("enum") if isinstance(key, dict) else None
+    if enum is None:
+        return None
+    if isinstance(enum, list) and enum[:1] == ["set"]:
+        return frozenset(enum[1])
+    return frozenset([enum])
+
+
 def build_helper(schema_json: dict, wanted: dict[str, set[str]]) -> ovs.db.idl.SchemaHelper:
     """A SchemaHelper registering ``wanted`` columns that the schema actually has."""
     helper = ovs.db.idl.SchemaHelper(schema_json=schema_json)

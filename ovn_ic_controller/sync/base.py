@@ -15,6 +15,8 @@ from collections.abc import Mapping, Set
 from typing import Any
 
 from ..config import Config
+from ..constants import IC_SB
+from ..db import schema
 from ..db.plan import Plan
 
 Tables = Mapping[str, Mapping[str, Mapping[Any, Any]]]  # db -> table -> uuid -> row
@@ -33,6 +35,22 @@ class Context:
     # For an incremental concern: the rows of its input tables inserted, modified or
     # deleted since its previous plan(); None when unknown, then it recomputes everything.
     changed_rows: ChangedRows | None = None
+    # Per database, the schema its server has (as get_schema returns it); behaviour that
+    # differs between OVN releases is chosen by what these contain.  Missing: unknown, so
+    # nothing newer than ovn-ic 23.03 is assumed.
+    schemas: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    # The database to write the IC SB's global rows (the datapath bindings of transit
+    # switches and routers) through, or None while another AZ is their writer
+    # (db/ic_sb_lock.py).
+    global_writer: str | None = IC_SB
+
+    def has_column(self, db: str, table: str, column: str) -> bool:
+        """Whether ``db``'s server schema has ``table.column``."""
+        return schema.has_column(self.schemas.get(db), table, column)
+
+    def enum(self, db: str, table: str, column: str) -> frozenset | None:
+        """The values ``db``'s server schema allows in ``table.column``; None: any."""
+        return schema.enum_values(self.schemas.get(db), table, column)
 
     def rows(self, db: str, table: str):
         """The rows of ``table`` (an empty tuple if the schema lacks it)."""

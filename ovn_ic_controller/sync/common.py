@@ -4,6 +4,7 @@
 - ``transit_switch_mirrors``/``mirror_switches``: which NB switch stands for
   which transit switch (one rule for transit_switches, ports, automation, leave);
 - ``is_remote_chassis``: which SB Chassis stands for another AZ's gateway;
+- ``is_switch_binding``: which IC SB bindings are transit switches' and their ports';
 - ``LogOnce``: log a problem when it appears, not again while it persists;
 - ``publish_gauge``: set a labelled gauge, removing the labels that went away.
 """
@@ -13,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-from ..constants import INTERCONN_TS, IS_INTERCONN, IS_REMOTE, LS, NB
-from ..db.values import is_true
+from ..constants import INTERCONN_TS, IS_INTERCONN, IS_REMOTE, LS, NB, TS_DATAPATH, TS_PORT
+from ..db.values import column, is_true
 from .base import Context
 
 
@@ -56,6 +57,21 @@ def is_remote_chassis(chassis: Any) -> bool:
     """
     return (is_true(chassis.other_config.get(IS_REMOTE))
             and not is_true(chassis.other_config.get(IS_INTERCONN)))
+
+
+def binding_type(binding: Any) -> str:
+    """The ``type`` of an IC SB Datapath_Binding or Port_Binding: "" when unset, and on a
+    schema older than 26.03, which has no such column."""
+    value = column(binding, "type", "")
+    if isinstance(value, (list, tuple)):
+        return value[0] if value else ""
+    return value
+
+
+def is_switch_binding(binding: Any) -> bool:
+    """A binding of a transit switch or of a port on one: without a type (as every binding
+    before 26.03) or typed so.  Those of transit routers and their ports are not."""
+    return binding_type(binding) in ("", TS_DATAPATH, TS_PORT)
 
 
 class LogOnce:

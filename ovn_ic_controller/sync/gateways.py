@@ -55,9 +55,10 @@ class Tunnel:
         """What the (type, ip) unique index of both Encap tables keys on."""
         return self.type, self.ip
 
-    def defect(self) -> str | None:
-        if self.type not in ENCAP_TYPES:
-            return f"unknown encap type {self.type!r}"
+    def defect(self, types: frozenset[str]) -> str | None:
+        if self.type not in types:
+            return (f"unknown encap type {self.type!r}" if self.type not in ENCAP_TYPES else
+                    f"encap type {self.type!r} is not in this database's schema")
         try:
             ipaddress.ip_address(self.ip)
         except ValueError:
@@ -93,7 +94,7 @@ class Gateways(Concern):
             (local_gws if mine else remote_gws)[gw.name] = gw
         gateways = self._local_gateways(ctx, chassis, problems)
         self._export(ctx, plan, gateways, local_gws, remote_gws, problems)
-        self._mirror(plan, chassis, remote_gws, problems)
+        self._mirror(ctx, plan, chassis, remote_gws, problems)
         self._log_changes(problems)
         return plan
 
@@ -135,7 +136,8 @@ class Gateways(Concern):
                     f"another AZ already has a gateway named {chassis.name!r}; chassis "
                     f"names must be unique across AZs")
                 continue
-            wanted = usable_tunnels(chassis.name, chassis.encaps, taken, problems)
+            wanted = usable_tunnels(chassis.name, chassis.encaps, taken, problems,
+                                    encap_types(ctx, IC_SB))
             if not wanted:
                 continue
             gw = local_gws.pop(chassis.name, None)
@@ -153,7 +155,7 @@ class Gateways(Concern):
 
     # ------------------------------------------------------------ IC SB → local
     @staticmethod
-    def _mirror(plan: Plan, chassis: list[Any], remote_gws: dict,
+    def _mirror(ctx: Context, plan: Plan, chassis: list[Any], remote_gws: dict,
                 problems: GatewayProblems) -> None:
         local = {row.name: row for row in chassis if not is_remote_chassis(row)}
         mirrors = {row.name: row for row in chassis if is_remote_chassis(row)}
@@ -165,7 +167,7 @@ class Gateways(Concern):
                     f"another AZ's gateway {gw.name!r} has the name of a chassis of this AZ; "
                     f"not mirrored")
                 continue
-            wanted = usable_tunnels(gw.name, gw.encaps, taken, problems)
+            wanted = usable_tunnels(gw.name, gw.encaps, taken, problems, encap_types(ctx, SB))
             if not wanted:
                 continue
             mirror = mirrors.pop(gw.name, None)
@@ -192,15 +194,21 @@ class Gateways(Concern):
         self.problems = problems
 
 
+def encap_types(ctx: Context, db: str) -> frozenset[str]:
+    """The encap types ``db``'s schema allows: IC SB 2.x (25.09) has no ``stt``."""
+    return ENCAP_TYPES & (ctx.enum(db, "Encap", "type") or ENCAP_TYPES)
+
+
 def usable_tunnels(owner: str, encaps: Iterable[Any], taken: dict[tuple[str, str], str],
-                   problems: GatewayProblems) -> list[Tunnel]:
-    """The encaps of ``owner`` that a tunnel can use and no other chassis holds; those
-    are added to ``taken``, so that of two owners sharing an endpoint (as two Gateway
-    rows referring to one Encap row do) only the first gets it."""
+                   problems: GatewayProblems, types: frozenset[str]) -> list[Tunnel]:
+    """The encaps of ``owner`` that a tunnel can use, whose type the database written to
+    allows (``types``), and no other chassis holds; those are added to ``taken``, so that
+    of two owners sharing an endpoint (as two Gateway rows referring to one Encap row do)
+    only the first gets it."""
     tunnels = []
     for encap in encaps:
         tunnel = Tunnel.of(encap)
-        defect = tunnel.defect()
+        defect = tunnel.defect(types)
         holder = taken.setdefault(tunnel.endpoint, owner) if defect is None else None
         if defect is not None:
             problems[owner, "bad-encap"] = f"encap of {owner!r} skipped: {defect}"

@@ -28,17 +28,30 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import logs
-from ..constants import IC_NB, IC_SB, LSP, NB, REQUESTED_KEY, ROUTER_ID, ROUTER_PORT, SB
+from ..constants import (
+    IC_NB,
+    IC_SB,
+    IC_SB_LOCKED,
+    LSP,
+    NB,
+    REQUESTED_KEY,
+    ROUTER_ID,
+    ROUTER_PORT,
+    SB,
+    TS_PORT,
+)
 from ..db.plan import Plan
-from ..db.values import optional_ref, parse_int, parse_uuid
+from ..db.values import column, optional_ref, parse_int, parse_uuid
 from .base import Concern, Context, columns
-from .common import mirror_switches
+from .common import binding_type, is_switch_binding, mirror_switches
 from .prefixes import parse_port_addresses
 from .tunnel_keys import TunnelKeyAllocator
 
 log = logs.get("sync.ports")
 
 PORT_KEY_MIN, PORT_KEY_MAX = 1, 2**15 - 1
+_BINDING = ("availability_zone transit_switch logical_port tunnel_key address gateway "
+            "external_ids type nb_ic_uuid")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +70,10 @@ class Snapshot:
         self.sb_ports = {pb.logical_port: pb for pb in ctx.rows(SB, "Port_Binding")}
         self.chassis = {chassis.name: chassis for chassis in ctx.rows(SB, "Chassis")}
         self.nb_ports = {lsp.name: lsp for lsp in ctx.rows(NB, LSP)}
-        self.bindings = {pb.logical_port: pb for pb in ctx.rows(IC_SB, "Port_Binding")}
+        # Every binding by name (names are unique across the IC SB), and those of
+        # transit-switch ports: a transit router's port is not this concern's.
+        self.names = {pb.logical_port: pb for pb in ctx.rows(IC_SB, "Port_Binding")}
+        self.bindings = {name: pb for name, pb in self.names.items() if is_switch_binding(pb)}
         self.bindings_by_ts: dict[str, list[Any]] = defaultdict(list)
         for pb in self.bindings.values():
             self.bindings_by_ts[pb.transit_switch].append(pb)
@@ -99,17 +115,18 @@ class TransitSwitchPorts(Concern):
                     Logical_Switch_Port="name type options addresses"),
         SB: columns(Port_Binding="logical_port options mac chassis datapath",
                     Datapath_Binding="external_ids", Chassis="name"),
-        IC_NB: columns(Transit_Switch="name"),
+        IC_NB: columns(Transit_Switch="name ports",
+                       Transit_Switch_Port="name chassis addresses"),
         IC_SB: columns(Availability_Zone="name",
                        Port_Binding="logical_port transit_switch availability_zone tunnel_key"
-                                    " address gateway external_ids"),
+                                    " address gateway external_ids type nb_ic_uuid"),
     }
     writes = {
         NB: columns(Logical_Switch="ports",
                     Logical_Switch_Port="name type up addresses options"),
         SB: columns(Port_Binding="chassis"),
-        IC_SB: columns(Port_Binding="availability_zone transit_switch logical_port tunnel_key"
-                                    " address gateway external_ids"),
+        IC_SB: columns(Port_Binding=_BINDING),
+        IC_SB_LOCKED: columns(Port_Binding=_BINDING),
     }
 
     def __init__(self) -> None:
@@ -130,26 +147,62 @@ class TransitSwitchPorts(Concern):
             on_switch = snap.bindings_by_ts.get(ts.name, ())
             for pb in on_switch:
                 unclaimed.pop(pb.logical_port, None)
-            _SwitchPass(self.port_keys, plan, snap, ctx.az, switch, on_switch).run()
+            _SwitchPass(self.port_keys, plan, snap, ctx.az, ts, switch, on_switch,
+                        typed=ctx.has_column(IC_SB, "Port_Binding", "nb_ic_uuid")).run()
         for pb in unclaimed.values():
             log.info("port.withdrawn", port=pb.logical_port, transit_switch=pb.transit_switch,
                      reason="transit switch gone from IC NB or local NB")
             plan.delete(IC_SB, "Port_Binding", pb.uuid)
+        if ctx.global_writer is not None:
+            self._bind_chassisless_ports(ctx, plan, snap, ctx.global_writer)
         return plan
+
+    def _bind_chassisless_ports(self, ctx: Context, plan: Plan, snap: Snapshot,
+                                writer: str) -> None:
+        """As the writer of the IC SB's global rows (26.09): a binding, of this AZ, for each
+        IC NB Transit_Switch_Port without a chassis, saying its first address."""
+        for ts in ctx.rows(IC_NB, "Transit_Switch"):
+            for port in column(ts, "ports", ()):
+                if port.chassis:
+                    continue  # bound by the AZ whose chassis it names (not done yet)
+                address = port.addresses[0] if port.addresses else ""
+                binding = snap.names.get(port.name)
+                if binding is None:
+                    used = {pb.tunnel_key for pb in snap.bindings_by_ts.get(ts.name, ())}
+                    key = self.port_keys.allocate(used)
+                    if key is None:
+                        continue
+                    log.info("port.declared_published", port=port.name,
+                             transit_switch=ts.name, tunnel_key=key)
+                    plan.insert(writer, "Port_Binding", availability_zone=ctx.az.uuid,
+                                transit_switch=ts.name, logical_port=port.name,
+                                tunnel_key=key, address=address, gateway="",
+                                type=TS_PORT, nb_ic_uuid=ts.uuid)
+                elif binding.transit_switch == ts.name:
+                    changes = {column_: value for column_, value in
+                               (("address", address), ("gateway", ""))
+                               if getattr(binding, column_) != value}
+                    if changes:
+                        plan.set(writer, "Port_Binding", binding.uuid, **changes)
 
 
 class _SwitchPass:
     """One transit switch: match its LSPs with the IC SB bindings on it."""
 
     def __init__(self, keys: TunnelKeyAllocator, plan: Plan, snap: Snapshot, az: Any,
-                 switch: Any, bindings: Iterable[Any]) -> None:
+                 ts: Any, switch: Any, bindings: Iterable[Any], typed: bool) -> None:
         self.keys, self.plan, self.snap, self.az = keys, plan, snap, az
-        self.switch = switch
+        self.ts, self.switch, self.typed = ts, switch, typed
+        bindings = list(bindings)
+        self.used_keys = {pb.tunnel_key for pb in bindings}
+        # The bindings of IC NB Transit_Switch_Port rows (26.09) are not ports of the
+        # switch's LSPs: not published, withdrawn nor mirrored here.
+        declared = {port.name for port in column(ts, "ports", ())}
+        bindings = [pb for pb in bindings if pb.logical_port not in declared]
         self.local = {pb.logical_port: pb for pb in bindings
                       if pb.availability_zone.uuid == az.uuid}
         self.remote = {pb.logical_port: pb for pb in bindings
                        if pb.availability_zone.uuid != az.uuid}
-        self.used_keys = {pb.tunnel_key for pb in bindings}
 
     def run(self) -> None:
         for lsp in self.switch.ports:
@@ -187,11 +240,11 @@ class _SwitchPass:
             self.refresh(published, lsp, export)
 
     def publish(self, lsp: Any, export: Export) -> None:
-        taken = self.snap.bindings.get(lsp.name)
+        taken = self.snap.names.get(lsp.name)
         if taken is not None:
             # Names are unique across IC SB.  Ours on another switch is withdrawn
-            # by this plan and re-published next time; another AZ's is a clash.
-            if taken.availability_zone.uuid != self.az.uuid:
+            # by this plan and re-published next time; another's is a clash.
+            if taken.availability_zone.uuid != self.az.uuid or not is_switch_binding(taken):
                 log.warning("port.name_taken", port=lsp.name, transit_switch=self.switch.name,
                             owner=taken.availability_zone.name, row=str(taken.uuid))
             return
@@ -208,6 +261,8 @@ class _SwitchPass:
             values["gateway"] = export.gateway
         if export.router_id is not None:
             values["external_ids"] = {ROUTER_ID: str(export.router_id)}
+        if self.typed:
+            values.update(type=TS_PORT, nb_ic_uuid=self.ts.uuid)
         log.info("port.published", port=lsp.name, transit_switch=self.switch.name,
                  tunnel_key=key)
         self.plan.insert(IC_SB, "Port_Binding", **values)
@@ -221,6 +276,11 @@ class _SwitchPass:
                 and parse_uuid(published.external_ids.get(ROUTER_ID)) != export.router_id):
             self.plan.setkey(IC_SB, "Port_Binding", published.uuid, "external_ids",
                              ROUTER_ID, str(export.router_id))
+        if self.typed:
+            if not binding_type(published):
+                self.plan.set(IC_SB, "Port_Binding", published.uuid, type=TS_PORT)
+            if optional_ref(column(published, "nb_ic_uuid", [])) != self.ts.uuid:
+                self.plan.set(IC_SB, "Port_Binding", published.uuid, nb_ic_uuid=self.ts.uuid)
         self.request_key(lsp, published.tunnel_key)
 
     def request_key(self, lsp: Any, key: int) -> None:

@@ -1,4 +1,5 @@
-"""Tunnel-key allocation with a persistent hint, as ovn-ic does it (docs/behaviour.md §3.4).
+"""Tunnel-key allocation as ovn-ic does it: with a persistent hint (docs/behaviour.md §3.4),
+and for datapaths since 25.03 from the bottom of the range every time (``lowest_free``).
 
 The hint lives as long as the process, so keys are handed out round-robin
 rather than always reusing the lowest free one: a key freed a moment ago is not
@@ -47,3 +48,19 @@ class TunnelKeyAllocator:
                     message=f"all {self.name} tunnel ids exhausted",
                     range=f"{self.minimum}-{self.maximum}")
         return None
+
+
+def lowest_free(name: str, minimum: int, maximum: int, used: set[int]) -> int | None:
+    """ovn-ic 25.03+'s allocation of datapath keys: with a hint that starts at ``minimum``
+    on every call, the lowest free key above it, and ``minimum`` itself only when all
+    others are taken; added to ``used``.  None (with a warning) when the range is full."""
+    for key in range(minimum + 1, maximum + 1):
+        if key not in used:
+            used.add(key)
+            return key
+    if minimum not in used:
+        used.add(minimum)
+        return minimum
+    log.warning("tunnel_keys.exhausted", keys=name, message=f"all {name} tunnel ids exhausted",
+                range=f"{minimum}-{maximum}")
+    return None

@@ -6,7 +6,10 @@ and the reference ovn-ic produce; also starts either kind of daemon for an AZ.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import time
 
 from controller import Controller
@@ -88,6 +91,14 @@ def nb_transit_switches(az):
     return found
 
 
+def northd_key(az, ts):
+    """The tunnel key ovn-northd gave the SB datapath of transit switch ``ts``."""
+    for row in rows(az.sbctl, "Datapath_Binding", "tunnel_key external_ids"):
+        if row["external_ids"].get("interconn-ts") == ts:
+            return row["tunnel_key"]
+    return None
+
+
 def consistent_keys(tb, switches):
     """{ts: key} once IC SB has one binding per switch and every NB requests that key."""
     keys = datapath_keys(tb)
@@ -97,6 +108,18 @@ def consistent_keys(tb, switches):
     if any(nb_transit_switches(az) != wanted for az in tb.azs):
         return None
     return {ts: found[0] for ts, found in keys.items()}
+
+
+@contextlib.contextmanager
+def ic_sb_frozen(tb):
+    """SIGSTOP the IC SB server, so every daemon's next IC SB transaction waits for it:
+    on SIGCONT they all arrive at once, a race that is otherwise hard to hit."""
+    pid = tb._ic_sb.pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def _owners_with_encaps(found, owner_table, encap_table):

@@ -7,10 +7,6 @@ several transit switches by three AZs whose key-allocation hints differ.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-
 import pytest
 from icview import (
     DEPLOYMENTS,
@@ -20,7 +16,9 @@ from icview import (
     assert_idle,
     consistent_keys,
     datapath_keys,
+    ic_sb_frozen,
     nb_transit_switches,
+    northd_key,
     rows,
     start,
     start_deployment,
@@ -28,14 +26,6 @@ from icview import (
 from testbed import wait_until
 
 TS_KEY_MIN, TS_KEY_MAX = 16711681, 16777215
-
-
-def northd_key(az, ts):
-    """The tunnel key ovn-northd gave the SB datapath of transit switch ``ts``."""
-    for row in rows(az.sbctl, "Datapath_Binding", "tunnel_key external_ids"):
-        if row["external_ids"].get("interconn-ts") == ts:
-            return row["tunnel_key"]
-    return None
 
 
 def converged(tb, switches):
@@ -109,18 +99,6 @@ def _advance_hint(tb, az, kind):
     wait_until(lambda: datapath_keys(tb) == {}, timeout=TIMEOUT,
                message="warm-up bindings deleted")
     return daemon
-
-
-@contextlib.contextmanager
-def ic_sb_frozen(tb):
-    """SIGSTOP the IC SB server, so every daemon's next IC SB transaction waits for it:
-    on SIGCONT they all arrive at once, a race that is otherwise hard to hit."""
-    pid = tb._ic_sb.pid()
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
 
 
 def _race_to_bind(tb):

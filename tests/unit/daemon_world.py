@@ -85,6 +85,10 @@ class FakeDatabase:
         self.changed: dict[str, set] = {}
         self.resynced = False
         self.txn = None
+        self.schema = None  # schema-driven behaviour off: as with 23.03's schemas
+
+    def set_probe_interval(self, interval: int | None) -> None:
+        """Nothing to probe: a fake is always connected."""
 
     @property
     def tables(self) -> dict:

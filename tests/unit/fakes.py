@@ -30,12 +30,13 @@ def make_config(routers=None, **settings) -> config.Config:
     return config.from_mapping(raw, sections=routers)
 
 
-def context(config_settings=None, az_name="", az=None, **dbs) -> Context:
-    """A Context over fake tables: ``context(nb={"NB_Global": [row(...)]}, ic_sb={...})``."""
+def context(config_settings=None, az_name="", az=None, schemas=None, **dbs) -> Context:
+    """A Context over fake tables: ``context(nb={"NB_Global": [row(...)]}, ic_sb={...})``;
+    ``schemas``: db → server schema, as far as a test needs one (none: 23.03's)."""
     tables = {db: {table: {r.uuid: r for r in rows} for table, rows in spec.items()}
               for db, spec in dbs.items()}
     return Context(config=make_config(**(config_settings or {})), tables=tables,
-                   az_name=az_name, az=az)
+                   az_name=az_name, az=az, schemas=schemas or {})
 
 
 # ------------------------------------------------------------------ replicas
@@ -90,6 +91,7 @@ class Replica:
         self.az_name = az_name
         self.az = None  # this AZ's IC SB Availability_Zone row, once a world made it
         self.settings = dict(settings or {})
+        self.schemas: dict = {}  # db -> server schema (see ``context``)
 
     # ------------------------------------------------------------ rows
     def new_row(self, **columns):
@@ -116,7 +118,8 @@ class Replica:
 
     # --------------------------------------------------------- running
     def ctx(self) -> Context:
-        return context(self.settings, az_name=self.az_name, az=self.az, **self.tables)
+        return context(self.settings, az_name=self.az_name, az=self.az, schemas=self.schemas,
+                       **self.tables)
 
     def run(self, concern) -> Plan:
         """One pass: plan, then apply the plan."""

@@ -22,7 +22,7 @@ NON_ROOT = {("nb", "Logical_Router_Static_Route")}
 INSERT_DEFAULTS = {
     ("nb", "Logical_Router_Static_Route"): {"route_table": "", "policy": [], "options": {},
                                             "external_ids": {}},
-    ("ic_sb", "Route"): {"route_table": "", "external_ids": {}},
+    ("ic_sb", "Route"): {"route_table": "", "external_ids": {}, "options": {}},
 }
 V4_PORT = "aa:aa:aa:aa:aa:01 169.254.100.1/24"
 DUAL_PORT = "aa:aa:aa:aa:aa:01 169.254.100.1/24 2001:db8:1::1/64"

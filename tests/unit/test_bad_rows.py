@@ -46,7 +46,9 @@ from ovn_ic_controller.sync.leave import Leave
 SCHEMA_FILES = {"nb": "ovn-nb", "sb": "ovn-sb", "ic_nb": "ovn-ic-nb", "ic_sb": "ovn-ic-sb"}
 SCHEMAS = {db: DbSchema.from_json(json.loads((SCHEMA_DIR / f"{name}.ovsschema").read_text()))
            for db, name in SCHEMA_FILES.items()}
-WANTED = merge_columns([*build_concerns(), Leave()])
+# The ovn_ic_sb connection (26.03+ IC SBs) is a second replica of the IC SB: not used here.
+WANTED = {db: tables for db, tables in merge_columns([*build_concerns(), Leave()]).items()
+          if db in SCHEMAS}
 PACKAGE = Path(ovn_ic_controller.__file__).parent
 
 # Names collide often, as a topology needs (a port's router, a switch's transit switch).
@@ -218,7 +220,8 @@ class RandomWorld:
     def corrupt(self) -> tuple[str, str, object] | None:
         """Overwrite one column of one row with a random value of its type; which row."""
         filled = sorted((db, table) for db, tables in self.tables.items()
-                        for table, rows in tables.items() if rows)
+                        for table, rows in tables.items()
+                        if rows and WANTED[db][table] & set(SCHEMAS[db].tables[table].columns))
         if not filled:
             return None
         db, table = self.rng.choice(filled)

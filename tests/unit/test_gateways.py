@@ -215,3 +215,22 @@ def test_local_encap_taken_by_another_az_gateway_is_not_exported():
                 and op.db == "ic_sb"]
     assert [(e["type"], e["ip"]) for e in exported] == [("vxlan", "192.168.5.5")]
     assert ("gw1", "encap-conflict") in concern.problems
+
+
+def test_stt_encaps_are_left_out_where_the_schema_has_no_stt():
+    """IC SB 2.x (25.09) dropped stt from Encap.type: exporting it would fail the whole
+    IC SB transaction; a remote stt encap is not mirrored into an SB without stt either."""
+    no_stt = {"tables": {"Encap": {"columns": {"type": {"type": {"key": {
+        "type": "string", "enum": ["set", ["geneve", "vxlan"]]}}}}}}}
+    gw1 = chassis("gw1", encap(), encap("stt"), **{"is-interconn": "true"})
+    gw2 = gateway("gw2", encap(ip="192.168.0.2"), encap("stt", ip="192.168.0.2"))
+    state = tables([gw1], [gw2])
+    concern = Gateways()
+    plan = concern.plan(context({}, az_name="az1", az=AZ1, schemas={"ic_sb": no_stt,
+                                                                   "sb": no_stt}, **state))
+    state = replay(plan, **state)
+    assert summary(g for g in state["ic_sb"]["Gateway"] if g.name == "gw1") == {
+        "gw1": ("gw1host", [("geneve", "192.168.0.1", ())])}
+    assert summary(c for c in state["sb"]["Chassis"] if c.name == "gw2") == {
+        "gw2": ("gw2host", [("geneve", "192.168.0.2", ())])}
+    assert {problem for _, problem in concern.problems} == {"bad-encap"}

@@ -180,6 +180,22 @@ def test_bindings_of_vanished_transit_switches_are_deleted(world, concern):
     assert [pb.logical_port for pb in world.tables["ic_sb"]["Port_Binding"]] == ["theirs"]
 
 
+def test_transit_router_ports_are_not_this_concerns(world, concern):
+    """A transit router's port bindings (26.03) are left alone, ours as well as a peer's,
+    even on a switch of that name."""
+    ts1 = world.transit_switch()
+    world.add("ic_sb", "Port_Binding", logical_port="trp1", transit_switch="ts1",
+              availability_zone=world.az, tunnel_key=1, address="", gateway="", external_ids={},
+              type=["transit-router-port"])
+    world.add("ic_sb", "Port_Binding", logical_port="trp2", transit_switch="ts1",
+              availability_zone=world.peer_az, tunnel_key=2, address="", gateway="",
+              external_ids={}, type=["transit-router-port"])
+    world.router_port(ts1, name="trp2")
+    with capture_logs() as logs:
+        assert not concern.plan(world.ctx())
+    assert [entry["owner"] for entry in logs if entry["event"] == "port.name_taken"] == ["az2"]
+
+
 def test_non_router_ports_are_ignored(world, concern):
     ts1 = world.transit_switch()
     ts1.ports.append(world.add("nb", "Logical_Switch_Port", name="vif", type="",
@@ -364,3 +380,57 @@ def test_a_lone_mirror_named_otherwise_is_the_transit_switchs_mirror(world, conc
     world.binding("lsp-az2")
     converge(world, concern)
     assert [lsp.name for lsp in renamed.ports] == ["lsp-az2"]
+
+
+# ------------------------------------------------------- newer IC databases
+PB_TYPED = {"tables": {"Port_Binding": {"columns": {"type": {}, "nb_ic_uuid": {}}}}}
+
+
+def test_26_03_bindings_carry_their_type_and_transit_switch(world, concern):
+    ts1 = world.transit_switch()
+    world.router_port(ts1)
+    ctx = world.ctx()
+    ctx.schemas = {"ic_sb": PB_TYPED}
+    [insert] = [op for op in concern.plan(ctx).ops if op.kind == "insert"]
+    assert insert.value["type"] == "transit-switch-port"
+    assert insert.value["nb_ic_uuid"] == world.one("ic_nb", "Transit_Switch", name="ts1").uuid
+
+
+def test_bindings_of_declared_transit_switch_ports_are_left_alone(world, concern):
+    """26.09's Transit_Switch_Port rows have their bindings made otherwise (e.g. by the
+    holder of ovn_ic_sb, in its own AZ): neither withdrawn nor mirrored here."""
+    world.transit_switch()
+    ts = world.one("ic_nb", "Transit_Switch", name="ts1")
+    ts.ports = [world.add("ic_nb", "Transit_Switch_Port", name=name, chassis="hv9",
+                          addresses=[]) for name in ("p1", "p2")]
+    world.binding("p1", az=world.az)
+    world.binding("p2", key=2)
+    assert not concern.plan(world.ctx())
+
+
+def test_the_global_writer_binds_chassisless_transit_switch_ports(world, concern):
+    """26.09: a Transit_Switch_Port without chassis is bound by the ovn_ic_sb holder, in its
+    own AZ, through the locked connection; it keeps the address up to date."""
+    world.transit_switch()
+    world.binding("other", key=1)
+    converge(world, concern)  # the peer's port mirrored
+    ts = world.one("ic_nb", "Transit_Switch", name="ts1")
+    port = world.add("ic_nb", "Transit_Switch_Port", name="p1", chassis="",
+                     addresses=["00:00:00:00:00:01 10.0.0.1"])
+    ts.ports = [port]
+    ctx = world.ctx()
+    ctx.global_writer = None
+    assert not concern.plan(ctx)
+    ctx.global_writer = "ic_sb_locked"
+    [insert] = concern.plan(ctx).ops
+    assert (insert.db, insert.value) == ("ic_sb_locked", {
+        "availability_zone": world.az.uuid, "transit_switch": "ts1", "logical_port": "p1",
+        "tunnel_key": 2, "address": "00:00:00:00:00:01 10.0.0.1", "gateway": "",
+        "type": "transit-switch-port", "nb_ic_uuid": ts.uuid})
+    world.binding("p1", az=world.az, key=2, address="00:00:00:00:00:01 10.0.0.1")
+    ctx = world.ctx()
+    ctx.global_writer = "ic_sb_locked"
+    assert not concern.plan(ctx)
+    port.addresses = []
+    [update] = concern.plan(ctx).ops
+    assert (update.db, update.column, update.value) == ("ic_sb_locked", "address", "")

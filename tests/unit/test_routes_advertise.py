@@ -201,3 +201,24 @@ def test_other_azs_rows_are_never_touched():
     world.remote_route("10.50.0.0/24", "169.254.100.9")
     world.options(ic_route_learn="false")
     assert not world.plan()
+
+
+def test_26_09_east_west_connected_routes_go_into_the_ports_route_table_too():
+    """With the IC SB's Route.options (26.09): a connected network is advertised into <main>
+    and, marked override-connected, into the route table of a port that has one; a static
+    route's own override-connected is carried over."""
+    world, lr1 = one_router(V4_PORT, route_table="rtb1")
+    world.schemas = {"ic_sb": {"tables": {"Route": {"columns": {"options": {}}}}}}
+    world.lrp(lr1, "lrp-inside", "192.168.1.1/24")
+    world.static(lr1, "10.11.1.0/24", "169.254.0.1",
+                 route_table="rtb1").options["override-connected"] = "true"
+    world.sync()
+    assert world.advertised() == [
+        ("ts1", "", "192.168.1.1/24", "169.254.100.1", "connected"),
+        ("ts1", "rtb1", "10.11.1.0/24", "169.254.100.1", "static"),
+        ("ts1", "rtb1", "192.168.1.1/24", "169.254.100.1", "connected"),
+    ]
+    assert {(route.route_table, route.ip_prefix): route.options
+            for route in world.tables["ic_sb"]["Route"]} == {
+        ("", "192.168.1.1/24"): {}, ("rtb1", "10.11.1.0/24"): {"override-connected": "true"},
+        ("rtb1", "192.168.1.1/24"): {"override-connected": "true"}}

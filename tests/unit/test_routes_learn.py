@@ -5,6 +5,8 @@ from __future__ import annotations
 from route_world import kinds, one_router
 from structlog.testing import capture_logs
 
+IC_SB_24_03 = {"tables": {"Availability_Zone": {"columns": {"nb_ic_cfg": {}}}}}
+
 
 def test_learns_another_azs_route_verbatim_tagged_with_its_ic_sb_row():
     world, lr1 = one_router()
@@ -28,6 +30,24 @@ def test_routes_with_or_without_lr_id_are_learned_but_never_our_own_azs():
     world.remote_route("10.3.0.0/24", "169.254.100.3", az=world.az)
     world.sync()
     assert [route[0] for route in world.learned(lr1)] == ["10.1.0.0/24", "10.2.0.0/24"]
+
+
+def test_routers_of_one_az_on_one_transit_switch_learn_each_other_by_lr_id():
+    """23.09's same-AZ learning: this AZ's own routes are learned by its other routers on
+    the switch, never by the one their lr-id names, and not at all without a lr-id."""
+    world, lr1 = one_router()
+    lr2 = world.router("lr2")
+    world.attach(lr2, "ts1", "aa:aa:aa:aa:aa:02 169.254.100.2/24")
+    world.static(lr1, "10.1.0.0/24", "169.254.0.1")
+    world.static(lr2, "10.2.0.0/24", "169.254.0.1")
+    world.remote_route("10.3.0.0/24", "169.254.100.3", az=world.az)
+    world.remote_route("10.4.0.0/24", "169.254.100.3", az=world.az, **{"lr-id": "junk"})
+    world.sync()
+    assert world.learned(lr1) == world.learned(lr2) == []  # 23.03's IC schema: as 23.03
+    world.schemas = {"ic_sb": IC_SB_24_03}
+    world.sync()
+    assert [route[:2] for route in world.learned(lr1)] == [("10.2.0.0/24", "169.254.100.2")]
+    assert [route[:2] for route in world.learned(lr2)] == [("10.1.0.0/24", "169.254.100.1")]
 
 
 def test_only_routes_of_the_ports_transit_switch_are_learned():
@@ -213,3 +233,26 @@ def test_learned_routes_are_not_advertised_again():
     world.remote_route("10.1.0.0/24", "169.254.100.2")
     world.sync()
     assert world.advertised() == []
+
+
+def test_load_balancer_routes_are_learned_only_with_ic_route_learn_lb():
+    """25.09: a peer's VIP routes (origin loadbalancer) need ic-route-learn-lb=true."""
+    world, lr1 = one_router()
+    world.remote_route("10.99.0.5/32", "169.254.100.2", origin="loadbalancer")
+    world.remote_route("10.1.0.0/24", "169.254.100.2", origin="static")
+    world.sync()
+    assert [route[0] for route in world.learned(lr1)] == ["10.1.0.0/24"]
+    world.options(ic_route_learn_lb="true")
+    world.sync()
+    assert [route[0] for route in world.learned(lr1)] == ["10.1.0.0/24", "10.99.0.5/32"]
+
+
+def test_override_connected_is_copied_into_the_learned_route():
+    """26.09: a peer's route marked options:override-connected is learned so marked."""
+    world, lr1 = one_router(route_table="rtb1")
+    world.schemas = {"ic_sb": {"tables": {"Route": {"columns": {"options": {}}}}}}
+    world.remote_route("192.168.2.1/24", "169.254.100.2", route_table="rtb1").options = {
+        "override-connected": "true"}
+    world.sync()
+    assert [route.options for route in world.learned_rows(lr1)] == [
+        {"origin": "connected", "override-connected": "true"}]

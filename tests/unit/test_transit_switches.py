@@ -74,6 +74,15 @@ def test_keys_follow_name_order_and_skip_used_ones():
     assert inserted == {"tsa": 16711682, "tsc": 16711684}
 
 
+def test_a_transit_routers_binding_is_left_alone_and_its_key_avoided():
+    """26.03: a binding typed transit-router has no transit switch, yet is not stale."""
+    router = row(transit_switch="", tunnel_key=16711682, type=["transit-router"])
+    plan = TransitSwitches().plan(ctx(["ts1"], [router, dp("gone", 16711690)]))
+    assert [(op.kind, op.value) for op in ops(plan, db="ic_sb")] == [
+        ("insert", {"transit_switch": "ts1", "tunnel_key": 16711683}), ("delete", None)]
+    assert ops(plan, "delete")[0].target != router.uuid
+
+
 def test_existing_switch_gets_the_key_only_when_it_differs():
     binding = dp("ts1", 16711690)
     wrong = ls("ts1", "ts1", key="junk")
@@ -160,3 +169,104 @@ def test_new_row_handles_are_distinct():
     plan = TransitSwitches().plan(ctx(["ts1", "ts2"]))
     targets = [op.target for op in ops(plan, "insert")]
     assert all(isinstance(t, NewRow) for t in targets) and len(set(targets)) == 4
+
+
+# -------------------------------------------------- newer IC databases (25.03, 26.03)
+def schema(**tables):
+    """A server schema with these ``table="columns"``."""
+    return {"tables": {table: {"columns": dict.fromkeys(names.split(), {"type": "string"})}
+                       for table, names in tables.items()}}
+
+
+IC_SB_25_03 = schema(SSL="ssl_ciphersuites")
+IC_SB_26_03 = schema(SSL="ssl_ciphersuites", Datapath_Binding="type nb_ic_uuid")
+IC_NB_26_03 = schema(Transit_Router="name")
+
+
+def newer_ctx(switches=(), bindings=(), logical_switches=(), *, ic_sb=IC_SB_26_03,
+              routers=(), options=None, encaps=(), writer="ic_sb_locked"):
+    ctx = context({"az-name": "az1"}, az_name="az1", az=AZ,
+                  nb={"Logical_Switch": list(logical_switches)},
+                  ic_nb={"Transit_Switch": list(switches), "Transit_Router": list(routers),
+                         "IC_NB_Global": [row(options=options or {})]},
+                  ic_sb={"Datapath_Binding": list(bindings),
+                         "Encap": [row(type=kind) for kind in encaps]})
+    ctx.schemas = {"ic_sb": ic_sb, "ic_nb": IC_NB_26_03}
+    ctx.global_writer = writer
+    return ctx
+
+
+def test_26_03_bindings_are_typed_and_written_by_the_lock_holder():
+    ts1 = row(name="ts1")
+    plan = TransitSwitches().plan(newer_ctx([ts1]))
+    assert [(op.db, op.value) for op in ops(plan, "insert", "ic_sb_locked")] == [
+        ("ic_sb_locked", {"transit_switch": "ts1", "tunnel_key": 16711682,
+                          "type": "transit-switch", "nb_ic_uuid": ts1.uuid})]
+
+
+def test_without_the_lock_no_global_row_is_written():
+    ts1 = row(name="ts1")
+    untyped, stale = dp("ts1", 16711682), dp("gone", 16711683)
+    plan = TransitSwitches().plan(newer_ctx([ts1], [untyped, stale], writer=None))
+    assert [op.db for op in plan.ops] == ["nb"]
+
+
+def test_bindings_without_type_or_nb_ic_uuid_are_stamped():
+    ts1 = row(name="ts1")
+    untyped = row(transit_switch="ts1", tunnel_key=16711682, type=[], nb_ic_uuid=[])
+    switch = ls("ts1", "ts1", key=16711682, **{"ic-vxlan_mode": "false"})
+    plan = TransitSwitches().plan(newer_ctx([ts1], [untyped], [switch]))
+    assert [(op.kind, op.column, op.value) for op in plan.ops] == [
+        ("set", "type", "transit-switch"), ("set", "nb_ic_uuid", ts1.uuid)]
+
+
+def test_keys_are_the_lowest_free_on_every_pass_from_25_03():
+    """No hint kept between passes: a freed key is used again at once, as ovn-ic 25.03+."""
+    concern = TransitSwitches()
+    first = concern.plan(newer_ctx([row(name="ts1")], ic_sb=IC_SB_25_03, writer="ic_sb"))
+    again = concern.plan(newer_ctx([row(name="ts2")], ic_sb=IC_SB_25_03, writer="ic_sb"))
+    assert [op.value["tunnel_key"] for op in ops(first, "insert", "ic_sb")
+            + ops(again, "insert", "ic_sb")] == [16711682, 16711682]
+
+
+def test_transit_routers_get_one_binding_each_and_lose_it_with_the_router():
+    tr1, tr2 = row(name="tr1"), row(name="tr2")
+    kept = row(transit_switch="", tunnel_key=16711682, type=["transit-router"],
+               nb_ic_uuid=[tr1.uuid])
+    twin = row(transit_switch="", tunnel_key=16711690, type=["transit-router"],
+               nb_ic_uuid=[tr1.uuid])
+    gone = row(transit_switch="", tunnel_key=16711683, type=["transit-router"],
+               nb_ic_uuid=[row().uuid])
+    plan = TransitSwitches().plan(newer_ctx(routers=[tr1, tr2], bindings=[kept, twin, gone]))
+    assert {op.target for op in ops(plan, "delete")} == {twin.uuid, gone.uuid}
+    assert [op.value for op in ops(plan, "insert")] == [
+        {"tunnel_key": 16711684, "type": "transit-router", "nb_ic_uuid": tr2.uuid}]
+
+
+def test_vxlan_mode_keys_and_the_mirrors_mode():
+    """With vxlan_mode and a vxlan gateway, keys come from 1024-4095 (first 1025); mirrors
+    say ic-vxlan_mode, false as well as true."""
+    ts1 = row(name="ts1")
+    on = TransitSwitches().plan(newer_ctx([ts1], options={"vxlan_mode": "true"},
+                                          encaps=["geneve", "vxlan"]))
+    off = TransitSwitches().plan(newer_ctx([ts1], options={"vxlan_mode": "true"},
+                                           encaps=["geneve"]))
+    for plan, key, mode in ((on, 1025, "true"), (off, 16711682, "false")):
+        [mirror] = ops(plan, "insert", "nb")
+        assert mirror.value["other_config"]["ic-vxlan_mode"] == mode
+        assert ops(plan, "insert", "ic_sb_locked")[0].value["tunnel_key"] == key
+
+
+def test_a_change_of_vxlan_mode_re_keys_the_bindings_not_yet_in_range():
+    """Those a peer re-keyed first keep their key (ovn-ic would move them once more)."""
+    ts1, ts2, ts3 = row(name="ts1"), row(name="ts2"), row(name="ts3")
+    keys = {"ts1": 16711682, "ts2": 16711683, "ts3": 1025}
+    bindings = [row(transit_switch=ts.name, tunnel_key=keys[ts.name], type=["transit-switch"],
+                    nb_ic_uuid=[ts.uuid]) for ts in (ts1, ts2, ts3)]
+    mirrors = [ls(name, name, key=key, **{"ic-vxlan_mode": "false"})
+               for name, key in keys.items()]
+    plan = TransitSwitches().plan(newer_ctx([ts1, ts2, ts3], bindings, mirrors,
+                                            options={"vxlan_mode": "true"}, encaps=["vxlan"]))
+    assert [(op.target, op.column, op.value) for op in ops(plan, "set")] == [
+        (bindings[0].uuid, "tunnel_key", 1026), (bindings[1].uuid, "tunnel_key", 1027)]
+    assert [(op.key, op.value) for op in ops(plan, "setkey")] == [("ic-vxlan_mode", "true")] * 3

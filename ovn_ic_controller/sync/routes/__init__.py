@@ -63,10 +63,10 @@ class Routes(Concern):
              IC_SB: columns(Availability_Zone="name",
                             Port_Binding="availability_zone transit_switch logical_port "
                                          "address external_ids",
-                            Route=_IC_ROUTE)}
+                            Route=_IC_ROUTE + " options")}
     writes = {NB: columns(Logical_Router="static_routes",
                           Logical_Router_Static_Route=_STATIC_ROUTE),
-              IC_SB: columns(Route=_IC_ROUTE)}
+              IC_SB: columns(Route=_IC_ROUTE + " options")}
 
     incremental = True
 

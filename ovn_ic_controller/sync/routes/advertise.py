@@ -22,7 +22,7 @@ import dataclasses
 import uuid as uuidlib
 from collections.abc import Collection, Hashable, Iterator, Sequence
 
-from ...constants import IC_SB, LR_ID, NB_ID
+from ...constants import IC_SB, LR_ID, NB_ID, OVERRIDE_CONNECTED
 from ...db.plan import Plan
 from ..prefixes import Prefix, parse_cidr
 from .ledger import NOTHING, Contribution, Problem
@@ -48,6 +48,7 @@ class Advertisement:
     origin: str
     nb_id: str  # the UUID of the static route or LRP it comes from
     lr_id: str  # the UUID of the advertising router, for 23.09+ peers
+    override: bool = False  # options:override-connected (26.09)
 
     def rank(self) -> tuple[bool, str]:
         """The lowest wins among the sources of one row, deterministically so nothing flaps.
@@ -71,13 +72,16 @@ def static_contribution(router: RouterView, route: LocalRoute,
     if refused:
         return refused
     return _through_ports(ports, route.route_table, route.prefix, route.prefix_text,
-                          Advertisement(ORIGIN_STATIC, route.id_text, router.id_text))
+                          Advertisement(ORIGIN_STATIC, route.id_text, router.id_text,
+                                        route.override and options.east_west))
 
 
 def connected_contributions(router: RouterView,
                             options: RouteOptions) -> Iterator[tuple[Hashable, Contribution]]:
     """(source, contribution) of each network of the router's other ports, always into
-    <main> through every usable port (docs/behaviour.md §6.4 step 6)."""
+    <main> through every usable port (docs/behaviour.md §6.4 step 6); with 26.09's
+    east-west routing also into the route table of each port that has one, marked
+    override-connected."""
     if not options.advertise or not router.usable_ports:
         return
     for lrp_uuid, network in router.connected:
@@ -89,9 +93,17 @@ def connected_contributions(router: RouterView,
                         {"router": router.name, "lrp": str(lrp_uuid), "network": network,
                          "message": "connected network not advertised: it does not parse"}),))
             continue
-        yield source, _refusal(prefix, options) or _through_ports(
-            router.usable_ports, "", prefix, str(prefix),
-            Advertisement(ORIGIN_CONNECTED, str(lrp_uuid), router.id_text))
+        advertisement = Advertisement(ORIGIN_CONNECTED, str(lrp_uuid), router.id_text)
+        contribution = _refusal(prefix, options) or _through_ports(
+            router.usable_ports, "", prefix, str(prefix), advertisement)
+        if options.east_west and contribution.entries:
+            override = dataclasses.replace(advertisement, override=True)
+            for table, ports in router.usable_by_table.items():
+                if table:
+                    extra = _through_ports(ports, table, prefix, str(prefix), override)
+                    contribution = Contribution(contribution.entries + extra.entries,
+                                                contribution.counts)
+        yield source, contribution
 
 
 def _through_ports(ports: Collection[TsPort], route_table: str, prefix: Prefix,
@@ -167,14 +179,20 @@ def plan_advertisement(plan: Plan, az_uuid: uuidlib.UUID, key: AdKey,
         return
     if not rows:
         transit_switch, route_table, ip_prefix, nexthop = key
+        values = {"options": {OVERRIDE_CONNECTED: "true"}} if wanted.override else {}
         plan.insert(IC_SB, "Route", transit_switch=transit_switch, availability_zone=az_uuid,
                     route_table=route_table, ip_prefix=ip_prefix, nexthop=nexthop,
                     origin=wanted.origin,
-                    external_ids={NB_ID: wanted.nb_id, LR_ID: wanted.lr_id})
+                    external_ids={NB_ID: wanted.nb_id, LR_ID: wanted.lr_id}, **values)
         return
     route, *extra = rows
     if route.origin != wanted.origin:
         plan.set(IC_SB, "Route", route.uuid, origin=wanted.origin)
+    if route.override != wanted.override:
+        if wanted.override:
+            plan.setkey(IC_SB, "Route", route.uuid, "options", OVERRIDE_CONNECTED, "true")
+        else:
+            plan.delkey(IC_SB, "Route", route.uuid, "options", OVERRIDE_CONNECTED)
     if route.nb_id != wanted.nb_id:
         plan.setkey(IC_SB, "Route", route.uuid, "external_ids", NB_ID, wanted.nb_id)
     if route.lr_id != wanted.lr_id:

@@ -33,7 +33,7 @@ from .advertise import (
     static_contribution,
     winner,
 )
-from .learn import LearnKey, remote_contribution, unparsable_learned
+from .learn import LearnKey, learners_of, remote_contribution, unparsable_learned
 from .ledger import Ledger, Problems
 from .overlaps import Conflict, Neighbourhoods, ProtectedNetworks
 from .reasons import ADVERTISE, CONFLICT, LEARN, LEARNED
@@ -63,6 +63,11 @@ class RouteIndex:
         self.topology = topology
         self._problems = problems
         self._learners = topology.learners()
+        # Transit switches where routers of this AZ may learn each other's routes (23.09):
+        # only there are this AZ's own IC SB routes parsed.
+        self._same_az_switches = frozenset(
+            ts for ts, learners in self._learners.items()
+            if topology.same_az and len({router.uuid for router, _ in learners}) > 1)
         # NB: each router's static_routes as last seen, each route's record and routers.
         self._members: dict[uuidlib.UUID, ReferenceSet] = {}
         self._nb_routes: dict[uuidlib.UUID, LocalRoute | LearnedRoute] = {}
@@ -216,12 +221,14 @@ class RouteIndex:
         row = ctx.row(IC_SB, ROUTE, uuid)
         if row is None:
             return
-        route = ic_route(row, own_az=self.topology.az)
-        if route.availability_zone == self.topology.az:
+        route = ic_route(row, own_az=self.topology.az, parse_own=self._same_az_switches,
+                         with_options=self.topology.options.east_west)
+        own = route.availability_zone == self.topology.az
+        if own:
             self._ic_routes[uuid] = route
             self._own.setdefault(route.key, []).append(route)
             self._advertised.touch(route.key)
-        elif route.transit_switch in self._learners:
+        if route.transit_switch in self._learners and (not own or route.identity is not None):
             self._ic_routes[uuid] = route
             if route.prefix is not None:
                 self._remote_by_prefix.setdefault((route.route_table, route.prefix),
@@ -234,7 +241,8 @@ class RouteIndex:
         if route.availability_zone == self.topology.az:
             _remove(self._own, route.key, route)
             self._advertised.touch(route.key)
-            return
+            if route.identity is None:
+                return
         if route.prefix is not None:
             _remove(self._remote_by_prefix, (route.route_table, route.prefix), route.uuid)
             if self._near is not None:
@@ -243,12 +251,13 @@ class RouteIndex:
 
     def _put_remote(self, uuid: uuidlib.UUID) -> None:
         route = self._ic_routes.get(uuid)
-        if route is None or route.availability_zone == self.topology.az:
+        if route is None:
             self._wanted_learned.drop(uuid)
             return
+        learners = learners_of(route, self._learners.get(route.transit_switch, ()),
+                               self.topology.az)
         self._wanted_learned.put(uuid, remote_contribution(
-            route, self._learners.get(route.transit_switch, ()), self._local_prefixes,
-            self.topology.options, self._protected))
+            route, learners, self._local_prefixes, self.topology.options, self._protected))
 
     # ---------------------------------------------------------------- read
     def dirty_advertisements(self) -> Iterator[tuple[AdKey, Advertisement | None,

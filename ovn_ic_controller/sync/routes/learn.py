@@ -28,8 +28,9 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Collection, Mapping, Sequence
 
-from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN
+from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN, OVERRIDE_CONNECTED
 from ...db.plan import Plan
+from ...db.values import parse_uuid
 from ..prefixes import Prefix
 from .ledger import Contribution, Problem
 from .overlaps import ProtectedNetworks
@@ -37,6 +38,7 @@ from .reasons import (
     LEARN,
     LEARNED,
     REFUSED_FAMILY,
+    REFUSED_LOADBALANCER,
     REFUSED_LOCAL_WINS,
     REFUSED_UNPARSABLE,
     refusal_reason,
@@ -44,16 +46,34 @@ from .reasons import (
 from .records import IcRoute, Identity, LearnedRoute, RouteOptions, RouterView, TsPort
 
 LearnKey = tuple[uuidlib.UUID, Identity | None]  # router, identity of its learned routes
+ORIGIN_LOADBALANCER = "loadbalancer"  # IC SB Route.origin of a VIP route (25.09)
 LocalPrefixes = Mapping[uuidlib.UUID, Collection[tuple[str, Prefix]]]  # router -> (table, prefix)
+
+
+def learners_of(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
+                own_az: uuidlib.UUID) -> Collection[tuple[RouterView, TsPort]]:
+    """Which of the (router, port) pairs on the route's transit switch may learn it.
+
+    Another AZ's route: all (23.03's rule, which 26.03 restored for routes without
+    ``lr-id``).  One of this AZ's own (23.09's same-AZ learning): all but the router
+    its ``lr-id`` names, and none when it has no valid ``lr-id``.
+    """
+    if route.availability_zone != own_az:
+        return learners
+    source = parse_uuid(route.lr_id) if route.lr_id is not None else None
+    if source is None:
+        return ()
+    return [(router, port) for router, port in learners if router.uuid != source]
 
 
 def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
                         local_prefixes: LocalPrefixes, options: RouteOptions,
                         protected: ProtectedNetworks | None = None) -> Contribution:
-    """What another AZ's route makes the routers learning through its transit switch learn.
+    """What a route makes the routers learning through its transit switch learn.
 
-    ``learners`` are the (router, usable port) pairs on that transit switch;
-    ``protected`` judges conflicts with their local networks (overlaps.py).
+    ``learners`` are the (router, usable port) pairs on that transit switch that may
+    learn it (``learners_of``); ``protected`` judges conflicts with their local networks
+    (overlaps.py).
     """
     if route.identity is None:
         return Contribution(counts=(((LEARN, REFUSED_UNPARSABLE), 1),), problems=(
@@ -68,6 +88,8 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
         return Contribution(counts=(((LEARN, REFUSED_FAMILY), 1),))
     reason = refusal_reason(route.prefix, allow_default=options.learn_default,
                             matcher=options.denylist)
+    if reason is None and route.origin == ORIGIN_LOADBALANCER and not options.learn_lb:
+        reason = REFUSED_LOADBALANCER  # as ovn-ic 25.09+: only with ic-route-learn-lb
     if reason is not None:
         return Contribution(counts=(((LEARN, reason), 1),))
     entries: dict[LearnKey, IcRoute] = {}
@@ -137,10 +159,12 @@ def plan_learned(plan: Plan, key: LearnKey, wanted_routes: Collection[IcRoute],
             plan.setkey(NB, LRSR, spare.pop().uuid,
                         "external_ids", LEARNED_ROUTE_KEY, source_id)
             continue
+        options = {ORIGIN: remote.origin}
+        if remote.override:  # 26.09: the peer's route takes precedence over connected ones
+            options[OVERRIDE_CONNECTED] = "true"
         new = plan.insert(NB, LRSR, ip_prefix=remote.ip_prefix,
                           nexthop=remote.nexthop, route_table=remote.route_table,
-                          external_ids={LEARNED_ROUTE_KEY: source_id},
-                          options={ORIGIN: remote.origin})
+                          external_ids={LEARNED_ROUTE_KEY: source_id}, options=options)
         plan.addvalue(NB, LR, router_uuid, "static_routes", new)
     for route in spare:
         plan.delvalue(NB, LR, router_uuid, "static_routes", route.uuid)

@@ -25,12 +25,14 @@ from ...constants import (
     NB,
     NB_ID,
     ORIGIN,
+    OVERRIDE_CONNECTED,
     ROUTE_ADV,
     ROUTE_ADV_DEFAULT,
     ROUTE_BLACKLIST,
     ROUTE_DENYLIST,
     ROUTE_LEARN,
     ROUTE_LEARN_DEFAULT,
+    ROUTE_LEARN_LB,
     ROUTER_ID,
     ROUTER_PORT,
 )
@@ -88,11 +90,16 @@ class RouteOptions:
     advertise_default: bool = False
     learn: bool = False
     learn_default: bool = False
+    learn_lb: bool = False  # ic-route-learn-lb (25.09): learn routes of origin loadbalancer
     denylist: PrefixMatcher = dataclasses.field(default_factory=lambda: PrefixMatcher(()))
+    # The IC SB has Route.options (26.09's east-west routing): connected networks are also
+    # advertised into the route table of a transit-switch port, and routes carry
+    # options:override-connected, which learners copy.
+    east_west: bool = False
 
 
 def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
-    """The options, and problems with them.
+    """The options (and what the IC SB's schema allows), and problems with them.
 
     ``ic-route-denylist`` (24.09's name) wins over ``ic-route-blacklist``.
     """
@@ -108,7 +115,9 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
                         advertise_default=is_true(options.get(ROUTE_ADV_DEFAULT)),
                         learn=is_true(options.get(ROUTE_LEARN)),
                         learn_default=is_true(options.get(ROUTE_LEARN_DEFAULT)),
-                        denylist=PrefixMatcher(entries)), problems
+                        learn_lb=is_true(options.get(ROUTE_LEARN_LB)),
+                        denylist=PrefixMatcher(entries),
+                        east_west=ctx.has_column(IC_SB, "Route", "options")), problems
 
 
 SCOPE_STATIC_ROUTES = "subnets+static-routes"  # conflict-scope: static routes protected too
@@ -186,6 +195,9 @@ class RouteTopology:
     options: RouteOptions
     routers: dict[uuidlib.UUID, RouterView]  # every NB router, with ports or not (Q7)
     conflicts: ConflictRules = ConflictRules()
+    # Routers of this AZ learn each other's routes (23.09), on IC databases of 24.03 or
+    # later; with 23.03's schemas, as 23.03 (its peers may run either), they do not.
+    same_az: bool = False
 
     def transit_switches(self) -> set[str]:
         return {port.transit_switch for router in self.routers.values()
@@ -228,7 +240,9 @@ def read_topology(ctx: Context, cache: TopologyCache,
         routers[row.uuid] = _router_view(row.uuid, name,
                                          [cache.lrp(lrp) for lrp in lrps] if ts_ports else [],
                                          ts_ports)
-    return RouteTopology(az_uuid, options, routers, conflict_rules(ctx.config, routers)), problems
+    same_az = ctx.has_column(IC_SB, "Availability_Zone", "nb_ic_cfg")
+    return RouteTopology(az_uuid, options, routers, conflict_rules(ctx.config, routers),
+                         same_az), problems
 
 
 def read_ts_ports(ctx: Context, cache: TopologyCache,
@@ -293,6 +307,7 @@ class LocalRoute:
     prefix: Prefix | None    # parsed ip_prefix, host bits kept
     prefix_text: str         # how it is advertised, e.g. 10.99.0.5/32 ("" if unparsable)
     parses: bool             # prefix and next hop parse, the next hop is not link-local
+    override: bool = False   # options:override-connected (26.09)
 
 
 @dataclasses.dataclass(slots=True)
@@ -321,6 +336,7 @@ class IcRoute:
     lr_id: str | None          # external_ids:lr-id, the router advertising it
     identity: Identity | None  # None: unparsable or link-local next hop
     prefix: Prefix | None
+    override: bool = False     # options:override-connected (26.09)
 
     @property
     def source_id(self) -> str:
@@ -354,19 +370,23 @@ def static_route(row: Any) -> LocalRoute | LearnedRoute:
     prefix = parsed[0] if parsed is not None else parse_cidr(ip_prefix)
     return LocalRoute(row.uuid, str(row.uuid), ip_prefix, nexthop, route_table,
                       policy[0] if policy else "", prefix, str(prefix) if prefix else "",
-                      parsed is not None)
+                      parsed is not None, is_true(options.get(OVERRIDE_CONNECTED)))
 
 
-def ic_route(row: Any, own_az: uuidlib.UUID | None = None) -> IcRoute:
-    """The record of an IC SB Route row.
+def ic_route(row: Any, own_az: uuidlib.UUID | None = None,
+             parse_own: frozenset[str] = frozenset(), with_options: bool = False) -> IcRoute:
+    """The record of an IC SB Route row (``with_options``: the schema has its options).
 
-    A row of ``own_az`` is only compared by key and source, never learned, so its
-    prefix and next hop are not parsed: identity and prefix are None.
+    A row of ``own_az`` is only compared by key and source, unless other routers of
+    this AZ may learn it (on a transit switch of ``parse_own``), so its prefix and
+    next hop are not parsed: identity and prefix are None.
     """
     ip_prefix, nexthop, origin, route_table, availability_zone, ids, transit_switch = \
         plain_columns(row, IC_ROUTE_COLUMNS)
-    parsed = parse_route_prefixes(ip_prefix, nexthop) if availability_zone != own_az else None
+    parsed = (parse_route_prefixes(ip_prefix, nexthop)
+              if availability_zone != own_az or transit_switch in parse_own else None)
     return IcRoute(row.uuid, availability_zone, transit_switch,
                    route_table, ip_prefix, nexthop, origin, ids.get(NB_ID), ids.get(LR_ID),
                    identity(parsed, origin, route_table),
-                   parsed[0] if parsed is not None else None)
+                   parsed[0] if parsed is not None else None,
+                   with_options and is_true(plain(row, "options").get(OVERRIDE_CONNECTED)))
