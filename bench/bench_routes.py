@@ -373,11 +373,21 @@ ROWS = (("bulk: all N learned (s)", "bulk_s", "{:.2f}"),
         ("peak RSS (MB, largest daemon)", "peak_rss_mb", "{:.0f}"))
 
 
+# Issue 14's targets: ratios to C where both ran (measured at 10,000 routes), absolute
+# bounds where ours ran alone (measured at 50,000).
+TARGETS = {"bulk_s": "≤0.6×C", "add_ms": "≤0.01×C", "delete_ms": "≤0.01×C",
+           "withdraw_s": "≤0.03×C", "idle_txns": "0", "peak_rss_mb": "≤1.0×C"}
+TARGETS_OURS_ONLY = {"add_ms": "≤200 ms", "delete_ms": "≤200 ms", "idle_txns": "0",
+                     "peak_rss_mb": "≤350 MB"}
+
+
 def print_table(size: int, results: dict[str, dict]) -> None:
     impls = [name for name in ("reference", "ours") if name in results]
+    targets = TARGETS if len(impls) == 2 else TARGETS_OURS_ONLY
     header = f"{'N = ' + format(size, ','):<36}" + "".join(f"{name:>12}" for name in impls)
     if len(impls) == 2:
         header += f"{'ours/ref':>10}"
+    header += f"{'target':>12}"
     print("\n" + header)
     print("-" * len(header))
     for label, key, fmt in ROWS:
@@ -386,7 +396,7 @@ def print_table(size: int, results: dict[str, dict]) -> None:
         if len(impls) == 2:
             ref, ours = results["reference"][key], results["ours"][key]
             line += f"{(ours / ref if ref else float('nan')):>10.2f}" if ref else f"{'-':>10}"
-        print(line)
+        print(line + f"{targets.get(key, ''):>12}")
 
 
 def main(argv: list[str] | None = None) -> int:
