@@ -25,6 +25,7 @@ import argparse
 import codecs
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -40,6 +41,7 @@ from controller import Controller  # noqa: E402
 from testbed import Testbed, wait_until  # noqa: E402
 
 LEARNED_KEY = "ic-learned-route"
+_SPACE = re.compile(r"\s*")
 NEXTHOP = "192.0.2.254"
 
 
@@ -52,6 +54,7 @@ class OvsdbClient:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(remote[len("unix:"):])
         self.buffer = ""
+        self.pos = 0  # where the first message not yet yielded starts in buffer
         self.decoder = json.JSONDecoder()
         self.utf8 = codecs.getincrementaldecoder("utf-8")()
         self.next_id = 0
@@ -70,19 +73,20 @@ class OvsdbClient:
         # Decoding is tried only when what was received ends like a message (with a
         # closing brace), so that a message of megabytes arriving in many reads is
         # parsed once rather than once per read: the client must not add to the time.
+        # Messages are decoded where they lie in the buffer (``self.pos``): slicing off
+        # each one would copy a backlog of thousands of updates once per update.
         complete = False
         while True:
-            stripped = self.buffer.lstrip()
-            if stripped and complete:
+            start = _SPACE.match(self.buffer, self.pos).end()
+            if start < len(self.buffer) and complete:
                 try:
-                    message, end = self.decoder.raw_decode(stripped)
+                    message, self.pos = self.decoder.raw_decode(self.buffer, start)
                 except ValueError:
                     complete = False
                 else:
-                    self.buffer = stripped[end:]
                     yield message
                     continue
-            pending = [self.buffer]
+            pending, self.pos, complete = [self.buffer[start:]], 0, False
             while not complete:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
