@@ -4,7 +4,7 @@ The IDL returns optional references as lists, maps as dicts; options are
 strings whose parsing rules ovn-ic fixes: booleans are true only for "true"
 (any case), integers are whole base-10 strings, UUIDs are canonical.
 
-``plain`` and ``references`` read an IDL row's committed datums directly
+``plain`` and ``Members`` read an IDL row's committed datums directly
 (``Row._data``: column -> Datum, whose ``values`` map Atoms to Atoms or None,
 the layout of every ovs release since 2.x), or, for a column fastidl has not
 parsed yet, its JSON, for the rows that are many: a column read through
