@@ -47,10 +47,13 @@ functional: deps chroots venv
 demo: deps venv
 	$(VPY) tests/demo.py
 
-# Our daemon and the reference ovn-ic on the same route work; see bench/bench_routes.py.
+# Our daemon and the reference ovn-ic on the same route work; see bench/bench_routes.py,
+# then issue 14's scenarios (many AZs, takeover, churn); see bench/bench_scenarios.py.
 BENCH_ARGS ?= --sizes 1000,5000,10000 --ours-only-sizes 50000
+SCENARIO_ARGS ?=
 bench: deps venv
 	$(VPY) bench/bench_routes.py $(BENCH_ARGS)
+	$(VPY) bench/bench_scenarios.py $(SCENARIO_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check ovn_ic_controller tests

@@ -72,6 +72,8 @@ class TrackingIdl(ovs.db.idl.Idl):
 class FastTrackingIdl(FastInsertIdl, TrackingIdl):
     """TrackingIdl with fastidl's inserts, once ovs_compat.install() has found them sound."""
 
+    old_values = False  # notify reads no old values
+
 
 class Database:
     """A replica of one database plus at most one transaction in flight."""

@@ -1,8 +1,11 @@
-"""The route benchmark keeps working: both daemons, a few hundred routes, no timing asserted.
+"""The benchmarks keep working: both daemons, a few hundred routes, no timing asserted.
 
 ``run_one`` fails by itself when az2 does not learn exactly the routes az1
 advertises, or an added (deleted) route never shows up (goes away), or the
-withdrawal never completes.  Times are printed, not checked: CI machines vary.
+withdrawal never completes.  Issue 14's scenarios (``bench_scenarios``) fail
+by themselves when az1 does not learn exactly the routes the peers hold, each
+once, or a vanished peer's routes, remote port or remote chassis stay.  Times
+are printed, not checked: CI machines vary.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import bench_routes  # noqa: E402
+import bench_scenarios  # noqa: E402
 
 
 @pytest.mark.parametrize("impl", ["ours", "reference"])
@@ -22,3 +26,22 @@ def test_benchmark_runs_and_the_result_is_right(impl):
     result = bench_routes.run_one(impl, 300, samples=2, idle_s=1)
     bench_routes.print_table(300, {impl: result})
     assert result["idle_txns"] == 0
+
+
+@pytest.mark.parametrize("impl", ["ours", "reference"])
+def test_many_azs(impl):
+    result = bench_scenarios.run_many_azs(impl, peers=4, routes=50, samples=2)
+    bench_scenarios.print_table("many-azs", {impl: result})
+
+
+def test_takeover_and_restart_write_nothing():
+    result = bench_scenarios.run_takeover(peers=3, routes=50)
+    bench_scenarios.print_table("takeover", {"ours": result})
+    assert result["takeover_writes"] == 0
+    assert result["restart_writes"] == 0
+
+
+@pytest.mark.parametrize("impl", ["ours", "reference"])
+def test_churn(impl):
+    result = bench_scenarios.run_churn(impl, peers=3, routes=50, seconds=1.0, interval=0.1)
+    bench_scenarios.print_table("churn", {impl: result})

@@ -10,7 +10,12 @@ import ovs.db.idl
 import pytest
 
 from ovn_ic_controller.db.ovs_compat import selfcheck
-from ovn_ic_controller.db.ovs_compat.fastidl import FastInsertIdl, LazyColumns, _Rows
+from ovn_ic_controller.db.ovs_compat.fastidl import (
+    FastInsertIdl,
+    JournaledDatum,
+    LazyColumns,
+    _Rows,
+)
 from ovn_ic_controller.db.ovs_compat.selfcheck import contents
 from ovn_ic_controller.db.values import plain
 
@@ -88,6 +93,21 @@ def test_rows_and_notices_are_the_originals(steps):
     assert bool(calls["_Idl__apply_diff"]) == (steps >= 3)  # UPDATES[2] modifies
     assert contents(fast) == contents(original)
     assert (fast.notices, fast.change_seqno) == (original.notices, original.change_seqno)
+
+
+def test_without_old_values_the_rows_are_the_same_and_set_diffs_are_journaled():
+    """The daemon's Idl reads no old values: it skips their copy, and the rows stay the
+    originals; a set column diffed in place remembers the diff (Members reads it)."""
+    quiet = type("Quiet", (Fast,), {"old_values": False})
+    original, fast = replica(Original, UPDATES[:3]), replica(quiet, UPDATES[:3])
+    assert contents(fast) == contents(original)
+    assert [(event, uuid) for event, uuid, _ in fast.notices] == [
+        (event, uuid) for event, uuid, _ in original.notices]
+    assert all(old in (None, {}) for _, _, old in fast.notices)
+    tags = fast.tables["Route"].rows[uuidlib.UUID(ROUTES[0])]._data["tags"]
+    assert isinstance(tags, JournaledDatum) and tags.version == 1
+    assert sorted(atom.value for atom in tags.changed_since(0)) == ["x", "z"]
+    assert tags.changed_since(1) == [] and tags.changed_since(-1) is None
 
 
 @pytest.mark.parametrize("name", selfcheck.CALLED)

@@ -1,4 +1,4 @@
-"""plain() and references() read IDL rows' committed datums, and fake rows alike."""
+"""plain() and Members read IDL rows' committed datums, and fake rows alike."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import ovs.db.schema
 import pytest
 from fakes import row as fake_row
 
-from ovn_ic_controller.db.values import NO_REFERENCES, plain, references
+from ovn_ic_controller.db.ovs_compat.fastidl import JournaledDatum
+from ovn_ic_controller.db.values import Members, plain
 
 SCHEMA = ovs.db.schema.DbSchema.from_json({
     "name": "Test", "version": "1.0.0", "tables": {
@@ -59,22 +60,61 @@ def test_plain_reads_fake_rows_with_referenced_rows_as_uuids():
         plain(route, "no_such_column")
 
 
-def test_references_diff_snapshots_even_when_the_idl_changes_the_datum_in_place():
+def _diff(router, *uuids):
+    """What the IDL does with an update2 "modify": toggle the listed elements in place
+    (fastidl also notes the diff when the datum is a JournaledDatum)."""
+    column = SCHEMA.tables["Router"].columns["routes"]
+    diff = ovs.db.data.Datum.from_json(column.type, ["set", [["uuid", u] for u in uuids]])
+    datum = router._data["routes"]
+    datum.diff(diff)
+    if isinstance(datum, JournaledDatum):
+        datum.note(diff.values)
+
+
+def _uuids(*texts):
+    return [uuidlib.UUID(text) for text in texts]
+
+
+def test_members_follow_a_datum_the_idl_changes_in_place():
     kept, gone, new = (str(uuidlib.uuid4()) for _ in range(3))
     router = idl_row("Router", routes=["set", [["uuid", kept], ["uuid", gone]]])
-    before = references(router, "routes")
-    column = SCHEMA.tables["Router"].columns["routes"]
-    # What the IDL does with an update2 "modify": toggle the listed elements in place.
-    router._data["routes"].diff(ovs.db.data.Datum.from_json(
-        column.type, ["set", [["uuid", gone], ["uuid", new]]]))
-    now = references(router, "routes")
-    assert now.minus(before) == [uuidlib.UUID(new)]
-    assert before.minus(now) == [uuidlib.UUID(gone)]
-    assert len(now) == 2 and NO_REFERENCES.minus(now) == []
+    members = Members()
+    added, removed = members.update(router, "routes")
+    assert sorted(added) == sorted(_uuids(kept, gone)) and removed == []
+    _diff(router, gone, new)
+    assert members.update(router, "routes") == (_uuids(new), _uuids(gone))
+    assert len(members) == 2
+    assert sorted(members.update(None, "routes")[1]) == sorted(_uuids(kept, new))
+    assert not members
 
 
-def test_references_of_a_fake_row():
+@pytest.mark.parametrize("diffs", [1, 2, JournaledDatum.KEPT + 3])
+def test_members_from_the_journal_or_behind_it_give_the_same_changes(diffs):
+    first = [str(uuidlib.uuid4()) for _ in range(3)]
+    router = idl_row("Router", routes=["set", [["uuid", u] for u in first]])
+    datum = router._data["routes"]
+    router._data["routes"] = JournaledDatum(datum.type, datum.values)
+    members = Members()
+    members.update(router, "routes")
+    came_and_went = str(uuidlib.uuid4())
+    new = [str(uuidlib.uuid4()) for _ in range(diffs)]
+    _diff(router, first[0], came_and_went)
+    _diff(router, came_and_went)
+    for u in new:
+        _diff(router, u)
+    added, removed = members.update(router, "routes")
+    assert sorted(added) == sorted(_uuids(*new)) and removed == _uuids(first[0])
+    assert members.keys == {ovs.db.data.Atom(ovs.db.types.UuidType, u)
+                            for u in _uuids(*first[1:], *new)}
+    assert members.update(router, "routes") == ([], [])
+    removed = members.update(None, "routes")[1]
+    assert sorted(removed) == sorted(_uuids(*first[1:], *new)) and not members
+
+
+def test_members_of_a_fake_row():
     first, second = fake_row(), fake_row()
     router = fake_row(routes=[first, second])
-    assert sorted(references(router, "routes").minus(NO_REFERENCES)) == sorted(
-        [first.uuid, second.uuid])
+    members = Members()
+    assert sorted(members.update(router, "routes")[0]) == sorted([first.uuid, second.uuid])
+    router.routes = [second]
+    assert members.update(router, "routes") == ([], [first.uuid])

@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from ...constants import IC_SB, LR, LRSR, NB
-from ...db.values import NO_REFERENCES, ReferenceSet, references
+from ...db.values import Members
 from ..base import ChangedRows, Context
 from ..prefixes import Prefix
 from .advertise import (
@@ -69,7 +69,7 @@ class RouteIndex:
             ts for ts, learners in self._learners.items()
             if topology.same_az and len({router.uuid for router, _ in learners}) > 1)
         # NB: each router's static_routes as last seen, each route's record and routers.
-        self._members: dict[uuidlib.UUID, ReferenceSet] = {}
+        self._members: dict[uuidlib.UUID, Members] = {}
         self._nb_routes: dict[uuidlib.UUID, LocalRoute | LearnedRoute] = {}
         self._routers_of: dict[uuidlib.UUID, tuple[uuidlib.UUID, ...]] = {}
         # Per router, how many local routes it has per (route_table, prefix): "local wins".
@@ -114,14 +114,15 @@ class RouteIndex:
             self._put_remote(uuid)
 
     def _update_members(self, ctx: Context, router: uuidlib.UUID) -> None:
-        row = ctx.row(NB, LR, router)
-        now = references(row, "static_routes") if row is not None else NO_REFERENCES
-        before = self._members.pop(router, NO_REFERENCES)
-        if len(now):
-            self._members[router] = now
-        for route in before.minus(now):
+        members = self._members.get(router)
+        if members is None:
+            members = self._members[router] = Members()
+        added, removed = members.update(ctx.row(NB, LR, router), "static_routes")
+        if not members:
+            del self._members[router]
+        for route in removed:
             self._unlink(router, route)
-        for route in now.minus(before):
+        for route in added:
             self._link(ctx, router, route)
 
     def _link(self, ctx: Context, router: uuidlib.UUID, route: uuidlib.UUID) -> None:
