@@ -33,12 +33,15 @@ class Databases:
 
     def __init__(self, remotes: dict[str, str], wanted: dict[str, dict[str, set[str]]], *,
                  timeout: float, lock: tuple[str, str] | None = None) -> None:
-        """``wanted``: db key → table → columns; ``lock``: (db key, lock name) to request."""
+        """``wanted``: db key → table → columns; ``lock``: (db key, lock name) to request.
+
+        Only the databases of ``remotes``: a key the concerns also write through (the
+        daemon's ovn_ic_sb connection) has no remote of its own, and nothing to read."""
         self.timeout = timeout
         lock_db, lock_name = lock or (None, None)
         self.dbs = {key: Database(key, remotes[key], tables,
                                   lock=lock_name if key == lock_db else None)
-                    for key, tables in wanted.items()}
+                    for key, tables in wanted.items() if key in remotes}
 
     def __enter__(self) -> Databases:
         return self
