@@ -8,10 +8,13 @@ absent column as its default.
 from __future__ import annotations
 
 import errno
+import math
 import os
+import time
 
 import ovs.db.idl
 import ovs.jsonrpc
+import ovs.poller
 import ovs.stream
 
 
@@ -30,8 +33,8 @@ def fetch_schema(remote: str, db_name: str, timeout_ms: int = 2000) -> dict:
             continue
         rpc = ovs.jsonrpc.Connection(stream)
         try:
-            error, reply = rpc.transact_block(
-                ovs.jsonrpc.Message.create_request("get_schema", [db_name]))
+            error, reply = _transact(rpc, ovs.jsonrpc.Message.create_request(
+                "get_schema", [db_name]), time.monotonic() + timeout_ms / 1000)
         finally:
             rpc.close()
         if error:
@@ -41,6 +44,29 @@ def fetch_schema(remote: str, db_name: str, timeout_ms: int = 2000) -> dict:
         else:
             return reply.result
     raise SchemaUnavailable("; ".join(problems) or os.strerror(errno.ENOTCONN))
+
+
+def _transact(rpc: ovs.jsonrpc.Connection, request: ovs.jsonrpc.Message,
+              deadline: float) -> tuple[int, ovs.jsonrpc.Message | None]:
+    """``rpc.transact_block`` with a deadline: a server that accepts the connection and
+    never answers must not hang the loop that asked (ETIMEDOUT then)."""
+    error = rpc.send(request)
+    while not error:
+        rpc.run()
+        error, reply = rpc.recv()
+        if error == errno.EAGAIN:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return errno.ETIMEDOUT, None
+            poller = ovs.poller.Poller()
+            rpc.wait(poller)
+            rpc.recv_wait(poller)
+            poller.timer_wait(math.ceil(remaining * 1000))
+            poller.block()
+            error = 0
+        elif not error and reply.id == request.id:
+            return 0, reply
+    return error, None
 
 
 def split_remotes(remote: str) -> list[str]:
