@@ -45,6 +45,7 @@ import contextlib
 import functools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -134,12 +135,27 @@ def wait_until(predicate, timeout=10.0, interval=0.05, message=None):
 def find_free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago.
 
-    Racy by nature, but good enough to give a daemon under test a listener
-    that does not collide with a parallel test run.
+    Racy by nature, so taken below the kernel's ephemeral range: a port the kernel
+    hands out itself would soon be reused for some client's outgoing connection
+    (the tests' own HTTP requests, say) before the daemon under test binds it.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    low = _ephemeral_low()
+    while True:
+        port = random.randrange(max(1024, low - 20000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+@functools.cache
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def isolated_env(workdir) -> dict:
