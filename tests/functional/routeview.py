@@ -116,3 +116,26 @@ def table(text):
 
 def wait_for(predicate, message):
     return wait_until(predicate, timeout=TIMEOUT, interval=0.1, message=message)
+
+
+def exchange_withdraw_and_readd(testbed):
+    """Each AZ's lr<i> advertises a dst-ip and a src-ip route on ts1; each learns the other's
+    dst-ip one only; az1 withdraws its route and adds it back, and az2 follows."""
+    az1, az2 = testbed.azs
+    routers_on_ts1(testbed)
+    for i, az in enumerate(testbed.azs, 1):
+        az.nbctl("lr-route-add", f"lr{i}", f"10.11.{i}.0/24", "169.254.0.1")
+        az.nbctl("--policy=src-ip", "lr-route-add", f"lr{i}", f"10.22.{i}.0/24", "169.254.0.2")
+    for i, az in enumerate(testbed.azs, 1):
+        wait_for(lambda az=az, i=i: learned(az, f"lr{i}"), f"lr{i} learned a route")
+    assert listed(az1, "lr1") == table("""
+        IPv4 Routes
+        Route Table <main>:
+                     10.11.1.0/24               169.254.0.1 dst-ip
+                     10.11.2.0/24             169.254.100.2 dst-ip (learned)
+                     10.22.1.0/24               169.254.0.2 src-ip
+        """)
+    az1.nbctl("lr-route-del", "lr1", "10.11.1.0/24")
+    wait_for(lambda: not learned(az2, "lr2"), "az2 unlearned 10.11.1.0/24")
+    az1.nbctl("lr-route-add", "lr1", "10.11.1.0/24", "169.254.0.1")
+    wait_for(lambda: learned(az2, "lr2"), "az2 learned 10.11.1.0/24 again")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from icview import assert_idle, ours_everywhere
-from routeview import learned, listed, routers_on_ts1, table, wait_for
+from routeview import exchange_withdraw_and_readd
 
 RENAMED_OVS = Path(__file__).resolve().parent / "renamed_ovs"
 M = "ovn_ic_controller_"
@@ -38,22 +38,5 @@ def test_routes_sync_with_the_fast_idl_or_stock_ovs(testbed, ovs):
         assert ctl.metric(M + "fast_idl", state="active" if state == "fallback"
                           else "fallback") == 0.0
 
-    az1, az2 = testbed.azs
-    routers_on_ts1(testbed)
-    for i, az in enumerate(testbed.azs, 1):
-        az.nbctl("lr-route-add", f"lr{i}", f"10.11.{i}.0/24", "169.254.0.1")
-        az.nbctl("--policy=src-ip", "lr-route-add", f"lr{i}", f"10.22.{i}.0/24", "169.254.0.2")
-    for i, az in enumerate(testbed.azs, 1):
-        wait_for(lambda az=az, i=i: learned(az, f"lr{i}"), f"lr{i} learned a route")
-    assert listed(az1, "lr1") == table("""
-        IPv4 Routes
-        Route Table <main>:
-                     10.11.1.0/24               169.254.0.1 dst-ip
-                     10.11.2.0/24             169.254.100.2 dst-ip (learned)
-                     10.22.1.0/24               169.254.0.2 src-ip
-        """)
-    az1.nbctl("lr-route-del", "lr1", "10.11.1.0/24")
-    wait_for(lambda: not learned(az2, "lr2"), "az2 unlearned 10.11.1.0/24")
-    az1.nbctl("lr-route-add", "lr1", "10.11.1.0/24", "169.254.0.1")
-    wait_for(lambda: learned(az2, "lr2"), "az2 learned 10.11.1.0/24 again")
+    exchange_withdraw_and_readd(testbed)
     assert_idle(ours)

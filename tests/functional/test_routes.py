@@ -13,6 +13,7 @@ from routeview import (
     add_transit_switches,
     connect,
     enable_routes,
+    exchange_withdraw_and_readd,
     ic_routes,
     learned,
     learned_prefixes,
@@ -67,25 +68,7 @@ def test_duplicate_nb_route_adv_learn(testbed):
 def test_route_sync(testbed):
     ours = ours_everywhere(testbed)
     az1, az2 = testbed.azs
-    routers_on_ts1(testbed)
-    for i, az in enumerate(testbed.azs, 1):
-        az.nbctl("lr-route-add", f"lr{i}", f"10.11.{i}.0/24", "169.254.0.1")
-        az.nbctl("--policy=src-ip", "lr-route-add", f"lr{i}", f"10.22.{i}.0/24", "169.254.0.2")
-    for i, az in enumerate(testbed.azs, 1):
-        wait_for(lambda az=az, i=i: learned(az, f"lr{i}"), f"lr{i} learned a route")
-    assert listed(az1, "lr1") == table("""
-        IPv4 Routes
-        Route Table <main>:
-                     10.11.1.0/24               169.254.0.1 dst-ip
-                     10.11.2.0/24             169.254.100.2 dst-ip (learned)
-                     10.22.1.0/24               169.254.0.2 src-ip
-        """)
-
-    # Delete the route in az1: az2's learned route goes; add it back: it comes back.
-    az1.nbctl("lr-route-del", "lr1", "10.11.1.0/24")
-    wait_for(lambda: not learned(az2, "lr2"), "az2 unlearned 10.11.1.0/24")
-    az1.nbctl("lr-route-add", "lr1", "10.11.1.0/24", "169.254.0.1")
-    wait_for(lambda: learned(az2, "lr2"), "az2 learned 10.11.1.0/24 again")
+    exchange_withdraw_and_readd(testbed)
 
     # Learning off in az1: its learned routes go, az1 still advertises.
     set_options(az1, ic_route_learn="false")
