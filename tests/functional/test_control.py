@@ -176,6 +176,9 @@ def test_the_replies_are_those_of_the_release_ovn_ic(release_testbed, release):
         verbs += [[verb] for verb in ("nb-connection-status", "sb-connection-status",
                                       "ic-nb-connection-status", "ic-sb-connection-status")]
     for verb in verbs:
+        if verb == ["status"]:  # the C daemon takes its lock a moment after start or resume
+            wait_until(lambda: len(set(both("status"))) == 1, timeout=10,
+                       message="both say the same status")
         mine, theirs = both(*verb)
         assert mine == theirs, (verb, mine, theirs)
     if release != HOST_RELEASE:
