@@ -497,11 +497,11 @@ def view(tb, step, ours_in=()):
     return comparable(found, ours_in)
 
 
-def run_reference(tb):
+def run_reference(tb, steps=STEPS):
     """The scenario with the release's ovn-ic in every AZ: {step name: settled view}."""
     sides = [Side(tb, az, REFERENCE) for az in tb.azs]
     found = {}
-    for step in STEPS:
+    for step in steps:
         if not step.applies(tb):
             continue
         step.action(tb, sides)
@@ -525,12 +525,13 @@ def settled(read):
     raise AssertionError(f"never settled; last: {pprint.pformat(last)}")
 
 
-def run_compared(tb, kinds, reference):
+def run_compared(tb, kinds, reference, steps=STEPS):
     """The scenario with ``kinds`` (OURS or REFERENCE per AZ): after each step, wait until
-    the rows are those of ``reference`` (but for KNOWN_DIFFERENCES in our AZ); the sides."""
+    the rows are those of ``reference`` (but for KNOWN_DIFFERENCES in our AZ); the sides.
+    ``steps`` are those ``reference`` was recorded with (a feature's own scenario, say)."""
     ours_in = [az.name for az, kind in zip(tb.azs, kinds, strict=True) if kind == OURS]
     sides = [Side(tb, az, kind) for az, kind in zip(tb.azs, kinds, strict=True)]
-    for step in STEPS:
+    for step in steps:
         if step.name not in reference:
             continue
         step.action(tb, sides)
