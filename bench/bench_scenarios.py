@@ -19,6 +19,11 @@ stopped once az1's own port is bound, so it does not compete for the CPUs.
 - churn: every peer replaces one of its routes every ``interval`` for
   ``seconds``: the daemon's CPU meanwhile and the lag, after the last change,
   until az1 has learned exactly the routes the peers hold.
+- busy-peer: one peer rewrites a route row in a loop, as ovn-ic 23.03 does
+  with an IPv6 route whose next hop is the EUI-64 link-local address no AZ can
+  learn (Q2 in docs/deviations.md): the row is deleted and re-inserted every
+  ``interval`` for ``seconds``; the daemon's CPU meanwhile, and az1 must still
+  hold exactly the peers' other routes (the rewritten one is never learned).
 
 Every phase checks the exact set of (prefix, next hop) learned, each once.
 """
@@ -225,6 +230,17 @@ class Peers:
             self._route(peer, prefix, ["uuid", self.zones[peer]])])
         self.routes[peer].append((result[1]["uuid"][1], prefix))
 
+    def rewrite_unlearnable_route(self, peer: int, previous: str | None) -> str:
+        """Delete ``previous`` (a Route uuid) and insert it again, with the link-local next
+        hop of 23.03's bug: one transaction, as that ovn-ic's every pass; the new uuid."""
+        route = self._route(peer, "fd99::/64", ["uuid", self.zones[peer]])
+        route["row"]["nexthop"] = "fe80::200:ff:fe01:2"
+        ops = [route]
+        if previous is not None:
+            ops.insert(0, {"op": "delete", "table": "Route",
+                           "where": [["_uuid", "==", ["uuid", previous]]]})
+        return self._transact(ops)[-1]["uuid"][1]
+
     def remove_route(self, peer: int) -> str:
         """The peer's newest route goes; its prefix."""
         uuid, prefix = self.routes[peer].pop()
@@ -417,6 +433,42 @@ def run_churn(impl_name: str, peers: int, routes: int, seconds: float,
         cleanup(workdir, testbed, impl)
 
 
+def run_busy_peer(impl_name: str, peers: int, routes: int, seconds: float,
+                  interval: float) -> dict:
+    workdir, testbed, impl = one_az(impl_name)
+    result: dict = {"impl": impl_name, "size": f"{peers}x{routes}"}
+    try:
+        writer, az1 = Peers(testbed.ic_sb), Az1(testbed.azs[0])
+        for peer in range(peers):
+            writer.add(peer, routes)
+        timeout = 120 + peers * routes / 200
+        start(impl, testbed)
+        pids = impl.pids(testbed)
+        expected = writer.expected()
+        az1.wait_learned(expected, timeout)
+        wait_quiet(pids)
+
+        rewrites, row = 0, None
+        cpu0 = cpu_seconds(pids)
+        begun = tick = time.monotonic()
+        while tick - begun < seconds:
+            row = writer.rewrite_unlearnable_route(0, row)
+            rewrites += 1
+            tick += interval
+            time.sleep(max(0.0, tick - time.monotonic()))
+        stopped = time.monotonic()
+        cpu = cpu_seconds(pids) - cpu0
+        wait_quiet(pids)
+        az1.check(expected)
+        result["rewrites_per_s"] = rewrites / (stopped - begun)
+        result["busy_cpu_pct"] = cpu / (stopped - begun) * 100
+        result["cpu_ms_per_rewrite"] = cpu / rewrites * 1000
+        result["peak_rss_mb"] = peak_rss_mb(pids)
+        return result
+    finally:
+        cleanup(workdir, testbed, impl)
+
+
 # ------------------------------------------------------------------- output
 # (label, key, format, issue 14's target: a ratio to C "≤0.5×C" or an absolute bound)
 ROWS = {
@@ -435,6 +487,10 @@ ROWS = {
               ("daemon CPU during churn (%)", "churn_cpu_pct", "{:.1f}", "≤C, ≤50 %"),
               ("lag after churn stops (s)", "lag_s", "{:.2f}", "≤1 s"),
               ("peak RSS (MB)", "peak_rss_mb", "{:.0f}", "")),
+    "busy-peer": (("rewrites per s", "rewrites_per_s", "{:.0f}", ""),
+                  ("daemon CPU meanwhile (%)", "busy_cpu_pct", "{:.1f}", "≤C"),
+                  ("CPU ms per rewrite", "cpu_ms_per_rewrite", "{:.2f}", "≤C"),
+                  ("peak RSS (MB)", "peak_rss_mb", "{:.0f}", "")),
 }
 
 
@@ -456,7 +512,7 @@ def print_table(scenario: str, results: dict[str, dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenarios", default="many-azs,takeover,churn")
+    parser.add_argument("--scenarios", default="many-azs,takeover,churn,busy-peer")
     parser.add_argument("--impl", choices=("both", "ours", "reference"), default="both")
     parser.add_argument("--peers", type=int, default=99, help="many-azs: peer AZs")
     parser.add_argument("--routes", type=int, default=1000, help="many-azs: routes per peer")
@@ -467,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--churn-routes", type=int, default=5000, help="routes per peer")
     parser.add_argument("--churn-seconds", type=float, default=20.0)
     parser.add_argument("--churn-interval", type=float, default=0.1)
+    parser.add_argument("--busy-routes", type=int, default=10000,
+                        help="busy-peer: routes learned beside the rewritten one (10 peers)")
+    parser.add_argument("--busy-seconds", type=float, default=20.0)
+    parser.add_argument("--busy-interval", type=float, default=0.01)
     args = parser.parse_args(argv)
 
     impls = ["reference", "ours"] if args.impl == "both" else [args.impl]
@@ -482,6 +542,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"running {scenario} ({name}) ...", file=sys.stderr, flush=True)
             if scenario == "many-azs":
                 results[name] = run_many_azs(name, args.peers, args.routes, args.samples)
+            elif scenario == "busy-peer":
+                results[name] = run_busy_peer(name, 10, args.busy_routes // 10,
+                                              args.busy_seconds, args.busy_interval)
             else:
                 results[name] = run_churn(name, args.churn_peers, args.churn_routes,
                                           args.churn_seconds, args.churn_interval)

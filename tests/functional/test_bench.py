@@ -45,3 +45,10 @@ def test_takeover_and_restart_write_nothing():
 def test_churn(impl):
     result = bench_scenarios.run_churn(impl, peers=3, routes=50, seconds=1.0, interval=0.1)
     bench_scenarios.print_table("churn", {impl: result})
+
+
+@pytest.mark.parametrize("impl", ["ours", "reference"])
+def test_busy_peer(impl):
+    result = bench_scenarios.run_busy_peer(impl, peers=3, routes=50, seconds=1.0, interval=0.02)
+    bench_scenarios.print_table("busy-peer", {impl: result})
+    assert result["rewrites_per_s"] > 10
