@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import json
 import uuid as uuidlib
 
 import ovs.db.idl
@@ -154,3 +155,15 @@ def test_a_row_read_before_a_diff_reads_the_diffed_value_after_it():
     fast._Idl__do_parse_update(copy.deepcopy(diff), ovs.db.idl.OVSDB_UPDATE2, fast.tables)
     assert plain(row, "tags") == ["y", "z"] and plain(row, "priority") == 9  # a set diff toggles
     assert contents(fast) == contents(original)
+
+
+def test_the_strings_rows_repeat_are_kept_once():
+    """Two rows from two messages, with one zone and one external_ids key: one copy each."""
+    def message(prefix):
+        row = {"prefix": prefix, "zone": ["uuid", ZONE], "external_ids": ["map", [["k", "v"]]]}
+        return json.loads(json.dumps({"Route": {str(uuidlib.uuid4()): {"insert": row}}}))
+    fast, _ = fast_replica([message("10.0.0.0/24"), message("10.1.0.0/24")])
+    first, second = (row._data.raw for row in fast.tables["Route"].rows.values())
+    assert first["zone"][1] is second["zone"][1]
+    assert first["external_ids"][1][0][0] is second["external_ids"][1][0][0]
+    assert first["prefix"] != second["prefix"]

@@ -86,6 +86,8 @@ class FastInsertIdl(ovs.db.idl.Idl):
         spec = self._spec_of(table)
         if not row_json.keys() <= spec.alerts.keys():  # a column not asked for: warn, drop it
             row_json = spec.known_columns(row_json)
+        for name, json in row_json.items():
+            row_json[name] = _interned(json)
         row.__dict__["_data"] = LazyColumns(spec, row_json)
         return spec.defaults_alert or any(
             spec.alerts[name] and json not in _EMPTY for name, json in row_json.items())
@@ -126,6 +128,20 @@ class FastInsertIdl(ovs.db.idl.Idl):
         if found is None:
             found = self._specs[table.name] = _TableSpec(table, self.readonly.get(table.name, ()))
         return found
+
+
+def _interned(json: Any) -> Any:
+    """``json`` with each string replaced by its interned copy, lists changed in place.
+
+    The rows a daemon keeps repeat a few strings many times ("map", "uuid", external_ids
+    keys, AZ UUIDs, switch names, next hops): one shared copy of each saves a tenth of
+    the memory at 10,000 learned routes, for a few milliseconds per 10,000 rows."""
+    if json.__class__ is str:
+        return sys.intern(json)
+    if json.__class__ is list:
+        for i, item in enumerate(json):
+            json[i] = _interned(item)
+    return json
 
 
 class LazyColumns(ovs.db.idl.ColumnDefaultDict):
