@@ -1,6 +1,6 @@
 """Address sets (26.09): this AZ's flagged sets out to the IC SB, other AZs' sets in.
 
-The behaviour, and ovn-ic's, is docs/behaviour.md §7.  Active only where the IC
+The behaviour, and ovn-ic's, is docs/behaviour.md §15.  Active only where the IC
 SB has an ``Address_Set`` table.  As ovn-ic 26.09:
 
 - with ``NB_Global options:ic-as-adv=true``, every SB Address_Set (northd's copy
