@@ -183,14 +183,11 @@ class AddressSets(Concern):
             for row in mine:
                 plan.delete(IC_SB, _TABLE, row.uuid)
             return False
-        if not mine:
+        if mine:  # one at most: the IC SB's index is (name, availability_zone)
+            update_addresses(plan, IC_SB, mine[0], source.addresses)
+        else:
             plan.insert(IC_SB, _TABLE, name=name, availability_zone=ctx.az.uuid,
                         addresses=sorted(source.addresses))
-            return True
-        keep, *extras = mine
-        update_addresses(plan, IC_SB, keep, source.addresses)
-        for row in extras:
-            plan.delete(IC_SB, _TABLE, row.uuid)
         return True
 
     def _learn(self, ctx: Context, plan: Plan, name: str,
@@ -243,11 +240,11 @@ class AddressSets(Concern):
             log.info("address_set.refusal_gone", address_set=name, reason=logged)
         if reason is not None:
             self.logged[name] = reason
-            level = "info" if reason == REFUSED_LOCAL_WINS else "warning"
-            getattr(log, level)("address_set.refused", address_set=name, reason=reason,
-                        rows=[str(row.uuid) for row in remote],
-                        availability_zones=sorted(row.availability_zone.name for row in remote),
-                        message=_WHY[reason])
+            say = log.info if reason == REFUSED_LOCAL_WINS else log.warning
+            say("address_set.refused", address_set=name, reason=reason,
+                rows=[str(row.uuid) for row in remote],
+                availability_zones=sorted(row.availability_zone.name for row in remote),
+                message=_WHY[reason])
 
     def _sweep_logged(self) -> None:
         """After a full pass: the refusals logged that no name has any more are gone."""
