@@ -6,8 +6,10 @@ has, the ic-adv flag cleared and a set deleted, learning and advertising switche
 off.  It runs once with ovn-ic 26.09 in both AZs, recording the rows after each
 step, then with ours in az1, in az2 and in both; after each step the rows (the IC
 SB's and every NB's address sets among them) must become those of the all-C run.
-Then ours leaves (enable-ic=false) beside a C peer: what it made goes, and the peer
-forgets what it had learned from it.
+Then, ours only: a peer's set named like one northd makes here (a port group's
+``<group>_ip4``), which ovn-ic learns and northd then fails every SB transaction
+on, is refused; and ours leaves (enable-ic=false) beside a C peer: what it made
+goes, and the peer forgets what it had learned from it.
 """
 
 from __future__ import annotations
@@ -135,3 +137,25 @@ def test_leaving_removes_learned_and_published_sets(release_testbed):
     assert {row["name"] for row in rows(az1.nbctl, "Address_Set", "name")} == {
         "az1-as1", "az1-as2"}
     assert published(tb) == {("az2", "az2-as1"): ["2.1.1.1", "2.1.1.2"]}
+
+
+@pytest.mark.parametrize("release", [RELEASE])
+def test_a_port_group_name_is_not_learned_and_northd_keeps_working(release_testbed):
+    tb = release_testbed
+    az1, az2 = tb.azs
+    ours = start(tb, az1, OURS)
+    start(tb, az2, REFERENCE)
+    for az in tb.azs:
+        az.nbctl("set", "NB_Global", ".", "options:ic-as-learn=true", "options:ic-as-adv=true")
+    az1.nbctl("pg-add", "pg1")
+    create(az2, "pg1_ip4", "9.9.9.9")
+    create(az2, "az2-as1", "2.1.1.1")
+    wait_until(lambda: "az2-as1" in learned(az1), timeout=TIMEOUT,
+               message="az1 learned az2-as1")
+    ours.wait_metric("ovn_ic_controller_address_sets_refused", 1.0, reason="reserved")
+    assert "pg1_ip4" not in learned(az1)
+    [event] = [record for record in ours.logs() if record["event"] == "address_set.refused"]
+    assert (event["address_set"], event["availability_zones"]) == ("pg1_ip4", ["az2"])
+    create(az1, "later", "1.2.3.4", adv=False)
+    wait_until(lambda: "later" in {row["name"] for row in rows(az1.sbctl, "Address_Set", "name")},
+               timeout=TIMEOUT, message="northd synced a new set to the SB")
