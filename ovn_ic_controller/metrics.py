@@ -107,6 +107,15 @@ class Metrics:
                                             "local network (local): conflicts learned because "
                                             "they are only reported.",
                                             ["local", "remote"], registry=reg)
+        self.address_sets_advertised = Gauge(PREFIX + "address_sets_advertised",
+                                             "Address sets this AZ publishes in the IC SB.",
+                                             registry=reg)
+        self.address_sets_learned = Gauge(PREFIX + "address_sets_learned",
+                                          "Address sets learned from other AZs (ic-learnt).",
+                                          registry=reg)
+        self.address_sets_refused = Gauge(PREFIX + "address_sets_refused",
+                                          "Other AZs' IC SB address sets not learned, by reason "
+                                          "(local-wins, reserved).", ["reason"], registry=reg)
         self.config_reloads = Counter(PREFIX + "config_reloads",
                                       "SIGHUP reloads of the configuration, by outcome.",
                                       ["outcome"], registry=reg)

@@ -8,6 +8,7 @@ link ports and gateway chassis; then its ``auto_route``: the route options),
 counts this AZ's step of the IC NB's changes in the same transaction.  ovn-ic 23.03 runs AZ, transit
 switches, gateways, ports, routes; as a concern never sees another's planned
 writes, only the replicas, the order changes only that of the operations.
+``address_sets`` (26.09) runs after ``routes``, as in ovn-ic.
 ``leave`` is not among them: the daemon runs it alone while enable-ic is false.
 ``common`` holds what several concerns share, ``prefixes`` the address and
 prefix parsing of ports, automation and routes.
@@ -15,6 +16,7 @@ prefix parsing of ports, automation and routes.
 
 from __future__ import annotations
 
+from .address_sets import AddressSets
 from .automation import Automation, AutoRoute
 from .az import AvailabilityZone
 from .base import Concern
@@ -27,4 +29,4 @@ from .transit_switches import TransitSwitches
 
 def build_concerns() -> list[Concern]:
     return [AvailabilityZone(), Gateways(), Automation(), AutoRoute(), TransitSwitches(),
-            TransitSwitchPorts(), Routes(), SequenceNumbers()]
+            TransitSwitchPorts(), Routes(), AddressSets(), SequenceNumbers()]

@@ -18,7 +18,7 @@ from .common import nb_global
 
 log = logs.get("sync.az")
 
-REFERENCING_TABLES = ("Gateway", "Port_Binding", "Route")
+REFERENCING_TABLES = ("Gateway", "Port_Binding", "Route", "Address_Set")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +49,8 @@ class AvailabilityZone(Concern):
     needs_az = False
     reads = {NB: columns(NB_Global="name"),
              IC_SB: columns(Availability_Zone="name", Gateway="availability_zone",
-                            Port_Binding="availability_zone", Route="availability_zone")}
+                            Port_Binding="availability_zone", Route="availability_zone",
+                            Address_Set="availability_zone")}
     writes = {NB: columns(NB_Global="name"), IC_SB: columns(Availability_Zone="name")}
 
     def __init__(self) -> None:

@@ -16,10 +16,12 @@ The local part (this AZ's NB and SB) removes only what an IC controller made:
   also holds a port we did not create (an operator's, as in manual mode)
   stays, with that port, and loses only the remote and marked ports;
 - remote gateway chassis in the SB (``other_config:is-remote``, not
-  ``is-interconn``: ``common.is_remote_chassis``).
+  ``is-interconn``: ``common.is_remote_chassis``);
+- learned address sets (``external_ids:ic-learnt``).
 
-The IC SB part deletes one AZ's Route, Port_Binding and Gateway rows and its
-Availability_Zone row in one transaction, as their strong references demand.
+The IC SB part deletes one AZ's Route, Port_Binding, Gateway and Address_Set
+rows and its Availability_Zone row in one transaction, as their strong
+references demand.
 The shared IC NB (transit switches) is never touched.
 
 Order: ``Leave.plan`` yields each step only once the one before has nothing
@@ -42,12 +44,14 @@ from typing import Any
 from .. import logs
 from ..constants import IC_SB, LEARNED_ROUTE_KEY, MANAGED_OPTIONS_KEY, NB, OWNER_KEY, SB
 from ..db.plan import Plan
+from .address_sets import is_learnt
 from .base import Concern, Context, columns
 from .common import is_remote_chassis, nb_global, transit_switch_mirrors
 
 log = logs.get("sync.leave")
 
-AZ_ROWS = ("Route", "Port_Binding", "Gateway")  # each holds a strong reference to its AZ
+# Each holds a strong reference to its AZ (Address_Set: 26.09).
+AZ_ROWS = ("Route", "Port_Binding", "Gateway", "Address_Set")
 
 
 def own_az_name(ctx: Context) -> str:
@@ -70,6 +74,7 @@ def local_plan(ctx: Context) -> Plan:
     deleted_switches = _remove_mirrors(ctx, plan)
     _remove_marked_ports(ctx, plan, deleted_switches)
     _remove_remote_chassis(ctx, plan)
+    _remove_learned_address_sets(ctx, plan)
     for db in plan.databases():
         plan.comment(db, "leave: remove interconnection state")
     return plan
@@ -114,11 +119,13 @@ class Leave(Concern):
                          Gateway_Chassis="name external_ids",
                          Logical_Switch="name ports other_config",
                          Logical_Switch_Port="name type external_ids",
-                         Logical_Router_Static_Route="ip_prefix nexthop external_ids"),
+                         Logical_Router_Static_Route="ip_prefix nexthop external_ids",
+                         Address_Set="name external_ids"),
              SB: columns(Chassis="name other_config"),
              IC_SB: columns(Availability_Zone="name", Gateway="availability_zone name",
                             Port_Binding="availability_zone logical_port",
-                            Route="availability_zone ip_prefix nexthop")}
+                            Route="availability_zone ip_prefix nexthop",
+                            Address_Set="availability_zone name")}
     writes = {NB: columns(NB_Global="options external_ids", Logical_Router="ports static_routes",
                           Logical_Router_Port="gateway_chassis", Logical_Switch="ports")}
 
@@ -189,3 +196,9 @@ def _remove_remote_chassis(ctx: Context, plan: Plan) -> None:
     for chassis in ctx.rows(SB, "Chassis"):
         if is_remote_chassis(chassis):
             plan.delete(SB, "Chassis", chassis.uuid)
+
+
+def _remove_learned_address_sets(ctx: Context, plan: Plan) -> None:
+    for address_set in ctx.rows(NB, "Address_Set"):
+        if is_learnt(address_set):
+            plan.delete(NB, "Address_Set", address_set.uuid)

@@ -105,7 +105,8 @@ def dump(tb):
         Port_Binding="logical_port transit_switch availability_zone tunnel_key address "
                      "gateway external_ids type nb_ic_uuid",
         Route="transit_switch availability_zone route_table ip_prefix nexthop origin "
-              "external_ids"))
+              "external_ids",
+        Address_Set="name availability_zone addresses external_ids"))
     zones = {row["_uuid"]: row["name"] for row in ic_sb["Availability_Zone"]}
     ic_objects = {row["_uuid"]: f"ts:{row['name']}" for row in ic_nb["Transit_Switch"]}
     ic_objects.update({row["_uuid"]: f"tr:{row['name']}"
@@ -136,6 +137,9 @@ def dump(tb):
              row["ip_prefix"], row["nexthop"], row["origin"],
              sorted(_named_ids(row["external_ids"], names).items()))
             for row in ic_sb["Route"]),
+        "ic_sb.Address_Set": sorted(
+            (zones.get(row["availability_zone"]), row["name"], sorted(_as_list(row["addresses"])),
+             row["external_ids"]) for row in ic_sb.get("Address_Set", ())),
     }
     for az, sections in azs.items():
         for section, value in sections.items():
@@ -169,6 +173,8 @@ def _az_rows(az):
                Logical_Router_Static_Route="ip_prefix nexthop route_table options external_ids",
                Logical_Switch="name other_config ports",
                Logical_Switch_Port="name type addresses options up")
+    address_sets = query(az.nbctl, **existing(az.testbed, "nb", Address_Set="name addresses "
+                                                                         "options external_ids"))
     sb = query(az.sbctl, Chassis="name hostname other_config encaps", Encap="type ip options",
                Port_Binding="logical_port chassis", Datapath_Binding="tunnel_key external_ids")
     routers = {row["_uuid"]: row["name"] for row in nb["Logical_Router"]}
@@ -204,6 +210,9 @@ def _az_rows(az):
         "nb.transit_routers": {row["name"]: row["options"] for row in nb["Logical_Router"]
                                if "interconn-tr" in row["options"]},
         "learned": learned,
+        "nb.address_sets": {row["name"]: (sorted(_as_list(row["addresses"])), row["external_ids"],
+                                          row.get("options"))
+                            for row in address_sets["Address_Set"]},
         "sb.remote_chassis": {
             row["name"]: (row["hostname"], row["other_config"],
                           sorted(encaps[uuid] for uuid in _as_list(row["encaps"])))
