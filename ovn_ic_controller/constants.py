@@ -38,6 +38,10 @@ INTERCONN_TS = "interconn-ts"
 REQUESTED_KEY = "requested-tnl-key"
 #: NB Logical_Switch_Port options: the router port a ``type=router`` port peers with.
 ROUTER_PORT = "router-port"
+#: NB Logical_Switch_Port options: the chassis that is to claim the port.
+REQUESTED_CHASSIS = "requested-chassis"
+#: NB Logical_Switch_Port options (26.09): the IC NB Transit_Switch_Port this port is.
+INTERCONN_TSP = "interconn-tsp"
 #: IC SB Port_Binding external_ids: the NB UUID of the router behind the port.
 ROUTER_ID = "router-id"
 #: IC SB Datapath_Binding.type and Port_Binding.type (26.03): the bindings of transit

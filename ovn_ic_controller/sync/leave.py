@@ -12,9 +12,10 @@ The local part (this AZ's NB and SB) removes only what an IC controller made:
 - rows the automation marked with ``OWNER_KEY``: router ports (their
   Gateway_Chassis go with them), switch ports, and Gateway_Chassis;
 - transit-switch mirrors (``common.transit_switch_mirrors``), every one,
-  duplicates and orphans too, with the remote ports on them; a mirror that
-  also holds a port we did not create (an operator's, as in manual mode)
-  stays, with that port, and loses only the remote and marked ports;
+  duplicates and orphans too, with the remote and declared (26.09,
+  ``interconn-tsp``) ports on them; a mirror that also holds a port no IC
+  controller created (an operator's, as in manual mode) stays, with that port,
+  and loses only the remote, declared and marked ports;
 - remote gateway chassis in the SB (``other_config:is-remote``, not
   ``is-interconn``: ``common.is_remote_chassis``);
 - learned address sets (``external_ids:ic-learnt``).
@@ -42,7 +43,15 @@ from __future__ import annotations
 from typing import Any
 
 from .. import logs
-from ..constants import IC_SB, LEARNED_ROUTE_KEY, MANAGED_OPTIONS_KEY, NB, OWNER_KEY, SB
+from ..constants import (
+    IC_SB,
+    INTERCONN_TSP,
+    LEARNED_ROUTE_KEY,
+    MANAGED_OPTIONS_KEY,
+    NB,
+    OWNER_KEY,
+    SB,
+)
 from ..db.plan import Plan
 from .address_sets import is_learnt
 from .base import Concern, Context, columns
@@ -118,7 +127,7 @@ class Leave(Concern):
                          Logical_Router_Port="name external_ids gateway_chassis",
                          Gateway_Chassis="name external_ids",
                          Logical_Switch="name ports other_config",
-                         Logical_Switch_Port="name type external_ids",
+                         Logical_Switch_Port="name type options external_ids",
                          Logical_Router_Static_Route="ip_prefix nexthop external_ids",
                          Address_Set="name external_ids"),
              SB: columns(Chassis="name other_config"),
@@ -160,7 +169,7 @@ def _remove_mirrors(ctx: Context, plan: Plan) -> set[Any]:
     for switch in (switch for switches in transit_switch_mirrors(ctx).values()
                    for switch in switches):
         foreign = sorted(port.name for port in switch.ports
-                         if port.type != "remote" and not is_ours(port))
+                         if not _made_by_ic(port) and not is_ours(port))
         if not foreign:
             plan.delete(NB, "Logical_Switch", switch.uuid)
             deleted.add(switch.uuid)
@@ -169,9 +178,14 @@ def _remove_mirrors(ctx: Context, plan: Plan) -> set[Any]:
                  message="this transit-switch mirror holds ports we did not create: "
                          "it stays, only remote and marked ports leave it")
         for port in switch.ports:
-            if port.type == "remote":
+            if _made_by_ic(port):
                 plan.delvalue(NB, "Logical_Switch", switch.uuid, "ports", port.uuid)
     return deleted
+
+
+def _made_by_ic(port: Any) -> bool:
+    """A port IC controllers add to a mirror: another AZ's, or one declared in the IC NB."""
+    return port.type == "remote" or INTERCONN_TSP in port.options
 
 
 def _remove_marked_ports(ctx: Context, plan: Plan, deleted_switches: set[Any]) -> None:

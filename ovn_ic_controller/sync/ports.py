@@ -17,6 +17,12 @@ one rule of ``common.transit_switch_mirrors`` (ovn-ic's port sync also wants
 it named like the transit switch, so it ignores a lone mirror of another name
 that its own transit-switch sync keeps).  As in ovn-ic 23.09+, a remote LSP with
 ``options:requested-chassis`` is left for northd to bind.
+
+Spine-leaf (25.03, on IC databases of 25.03 or later): a ``type=switch`` LSP on a
+transit switch is published too, with address ``unknown`` (a switch stands for
+every address behind it) and the chassis that claimed it as gateway; a peer's
+binding saying ``unknown`` becomes a remote LSP with that address.  The ports
+declared in the IC NB (26.09, ``Transit_Switch_Port``) are declared_ports.py's.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import uuid as uuidlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import logs
@@ -32,8 +38,10 @@ from ..constants import (
     IC_NB,
     IC_SB,
     IC_SB_LOCKED,
+    INTERCONN_TSP,
     LSP,
     NB,
+    REQUESTED_CHASSIS,
     REQUESTED_KEY,
     ROUTER_ID,
     ROUTER_PORT,
@@ -44,12 +52,15 @@ from ..db.plan import Plan
 from ..db.values import column, optional_ref, parse_int, parse_uuid
 from .base import Concern, Context, columns
 from .common import binding_type, is_switch_binding, mirror_switches
+from .declared_ports import DeclaredPorts
 from .prefixes import parse_port_addresses
 from .tunnel_keys import TunnelKeyAllocator
 
 log = logs.get("sync.ports")
 
 PORT_KEY_MIN, PORT_KEY_MAX = 1, 2**15 - 1
+#: The address a spine-leaf switch port publishes, and a remote LSP of one gets.
+UNKNOWN = "unknown"
 _BINDING = ("availability_zone transit_switch logical_port tunnel_key address gateway "
             "external_ids type nb_ic_uuid")
 
@@ -95,12 +106,18 @@ class Snapshot:
         return Export(peer.mac[0] if peer.mac else "",
                       gateway.name if gateway is not None else "", router_id)
 
+    @staticmethod
+    def export_switch(sb_port: Any) -> Export:
+        """A spine-leaf switch port: every address behind it, where its chassis claimed it."""
+        chassis = optional_ref(sb_port.chassis)
+        return Export(UNKNOWN, chassis.name if chassis is not None else "", None)
+
 
 def remote_addresses(binding: Any) -> list[str] | None:
     """The LSP addresses for a peer's binding, or None when its address is malformed."""
     if not binding.address:
         return []
-    if parse_port_addresses(binding.address) is None:
+    if binding.address != UNKNOWN and parse_port_addresses(binding.address) is None:
         log.warning("port.bad_address", row=str(binding.uuid), port=binding.logical_port,
                     address=binding.address, availability_zone=binding.availability_zone.name,
                     reason="not 'MAC [IP[/len]]...': addresses left as they are")
@@ -112,18 +129,18 @@ class TransitSwitchPorts(Concern):
     name = "ports"
     reads = {
         NB: columns(Logical_Switch="name ports other_config",
-                    Logical_Switch_Port="name type options addresses"),
+                    Logical_Switch_Port="name type options addresses peer"),
         SB: columns(Port_Binding="logical_port options mac chassis datapath",
-                    Datapath_Binding="external_ids", Chassis="name"),
+                    Datapath_Binding="external_ids", Chassis="name other_config"),
         IC_NB: columns(Transit_Switch="name ports",
-                       Transit_Switch_Port="name chassis addresses"),
+                       Transit_Switch_Port="name type chassis peer addresses"),
         IC_SB: columns(Availability_Zone="name",
                        Port_Binding="logical_port transit_switch availability_zone tunnel_key"
                                     " address gateway external_ids type nb_ic_uuid"),
     }
     writes = {
         NB: columns(Logical_Switch="ports",
-                    Logical_Switch_Port="name type up addresses options"),
+                    Logical_Switch_Port="name type up addresses options peer"),
         SB: columns(Port_Binding="chassis"),
         IC_SB: columns(Port_Binding=_BINDING),
         IC_SB_LOCKED: columns(Port_Binding=_BINDING),
@@ -147,67 +164,47 @@ class TransitSwitchPorts(Concern):
             on_switch = snap.bindings_by_ts.get(ts.name, ())
             for pb in on_switch:
                 unclaimed.pop(pb.logical_port, None)
-            _SwitchPass(self.port_keys, plan, snap, ctx.az, ts, switch, on_switch,
-                        typed=ctx.has_column(IC_SB, "Port_Binding", "nb_ic_uuid")).run()
+            _SwitchPass(self.port_keys, plan, snap, ctx, ts, switch, on_switch).run()
         for pb in unclaimed.values():
             log.info("port.withdrawn", port=pb.logical_port, transit_switch=pb.transit_switch,
                      reason="transit switch gone from IC NB or local NB")
             plan.delete(IC_SB, "Port_Binding", pb.uuid)
-        if ctx.global_writer is not None:
-            self._bind_chassisless_ports(ctx, plan, snap, ctx.global_writer)
         return plan
-
-    def _bind_chassisless_ports(self, ctx: Context, plan: Plan, snap: Snapshot,
-                                writer: str) -> None:
-        """As the writer of the IC SB's global rows (26.09): a binding, of this AZ, for each
-        IC NB Transit_Switch_Port without a chassis, saying its first address."""
-        for ts in ctx.rows(IC_NB, "Transit_Switch"):
-            for port in column(ts, "ports", ()):
-                if port.chassis:
-                    continue  # bound by the AZ whose chassis it names (not done yet)
-                address = port.addresses[0] if port.addresses else ""
-                binding = snap.names.get(port.name)
-                if binding is None:
-                    used = {pb.tunnel_key for pb in snap.bindings_by_ts.get(ts.name, ())}
-                    key = self.port_keys.allocate(used)
-                    if key is None:
-                        continue
-                    log.info("port.declared_published", port=port.name,
-                             transit_switch=ts.name, tunnel_key=key)
-                    plan.insert(writer, "Port_Binding", availability_zone=ctx.az.uuid,
-                                transit_switch=ts.name, logical_port=port.name,
-                                tunnel_key=key, address=address, gateway="",
-                                type=TS_PORT, nb_ic_uuid=ts.uuid)
-                elif binding.transit_switch == ts.name:
-                    changes = {column_: value for column_, value in
-                               (("address", address), ("gateway", ""))
-                               if getattr(binding, column_) != value}
-                    if changes:
-                        plan.set(writer, "Port_Binding", binding.uuid, **changes)
 
 
 class _SwitchPass:
     """One transit switch: match its LSPs with the IC SB bindings on it."""
 
-    def __init__(self, keys: TunnelKeyAllocator, plan: Plan, snap: Snapshot, az: Any,
-                 ts: Any, switch: Any, bindings: Iterable[Any], typed: bool) -> None:
-        self.keys, self.plan, self.snap, self.az = keys, plan, snap, az
-        self.ts, self.switch, self.typed = ts, switch, typed
+    def __init__(self, keys: TunnelKeyAllocator, plan: Plan, snap: Snapshot, ctx: Context,
+                 ts: Any, switch: Any, bindings: Iterable[Any]) -> None:
+        self.keys, self.plan, self.snap, self.az = keys, plan, snap, ctx.az
+        self.ts, self.switch = ts, switch
+        self.typed = ctx.has_column(IC_SB, "Port_Binding", "nb_ic_uuid")
+        self.spine_leaf = ctx.has_column(IC_SB, "SSL", "ssl_ciphersuites")
         bindings = list(bindings)
         self.used_keys = {pb.tunnel_key for pb in bindings}
-        # The bindings of IC NB Transit_Switch_Port rows (26.09) are not ports of the
-        # switch's LSPs: not published, withdrawn nor mirrored here.
-        declared = {port.name for port in column(ts, "ports", ())}
-        bindings = [pb for pb in bindings if pb.logical_port not in declared]
+        # The IC NB Transit_Switch_Port rows (26.09), their bindings and LSPs, are
+        # handled apart; the rest are the LSPs' that users add to the switch.
+        self.declared = DeclaredPorts(
+            plan, snap, ctx.az, ts, switch, bindings, self.allocate_key, ctx.global_writer,
+            peer_column=ctx.has_column(NB, LSP, "peer"))
+        bindings = [pb for pb in bindings if pb.logical_port not in self.declared.names]
         self.local = {pb.logical_port: pb for pb in bindings
-                      if pb.availability_zone.uuid == az.uuid}
+                      if pb.availability_zone.uuid == self.az.uuid}
         self.remote = {pb.logical_port: pb for pb in bindings
-                       if pb.availability_zone.uuid != az.uuid}
+                       if pb.availability_zone.uuid != self.az.uuid}
+
+    def allocate_key(self) -> int | None:
+        return self.keys.allocate(self.used_keys)  # also marks it used
 
     def run(self) -> None:
         for lsp in self.switch.ports:
+            if INTERCONN_TSP in lsp.options:
+                continue  # a declared port's
             if lsp.type == "router":
                 self.export_router_port(lsp)
+            elif lsp.type == "switch" and self.spine_leaf:
+                self.export_local_port(lsp, self.snap.export_switch)
             elif lsp.type == "remote":
                 self.mirror_remote_port(lsp)
             else:
@@ -215,10 +212,11 @@ class _SwitchPass:
                           type=lsp.type)
         for pb in self.local.values():
             log.info("port.withdrawn", port=pb.logical_port, transit_switch=pb.transit_switch,
-                     reason="no router port of that name on the switch")
+                     reason="no router or switch port of that name on the switch")
             self.plan.delete(IC_SB, "Port_Binding", pb.uuid)
         for pb in self.remote.values():
             self.create_remote_port(pb)
+        self.declared.run()
 
     # ----------------------------------------------------------- local ports
     def export_router_port(self, lsp: Any) -> None:
@@ -226,14 +224,24 @@ class _SwitchPass:
             # Q11: such a port has no address to offer; ovn-ic 23.03 churns on it.
             log.debug("port.not_exported", port=lsp.name, reason="no options:router-port")
             return
+        self.export_local_port(lsp, self.export_router)
+
+    def export_router(self, sb_port: Any) -> Export:
+        export = self.snap.export(sb_port)
+        if export.router_id is None:
+            name = sb_port.logical_port
+            log.warning("port.router_unknown", port=name,
+                        message=f"Can't get router uuid for transit switch port {name}.")
+        return export
+
+    def export_local_port(self, lsp: Any, export_of: Callable[[Any], Export]) -> None:
+        """Publish or refresh the binding of ``lsp``, saying what ``export_of`` finds in its
+        SB binding."""
         published = self.local.pop(lsp.name, None)
         sb_port = self.snap.sb_ports.get(lsp.name)
         if sb_port is None:
             return  # northd has not (re)created it yet: keep what is published
-        export = self.snap.export(sb_port)
-        if export.router_id is None:
-            log.warning("port.router_unknown", port=lsp.name,
-                        message=f"Can't get router uuid for transit switch port {lsp.name}.")
+        export = export_of(sb_port)
         if published is None:
             self.publish(lsp, export)
         else:
@@ -248,7 +256,7 @@ class _SwitchPass:
                 log.warning("port.name_taken", port=lsp.name, transit_switch=self.switch.name,
                             owner=taken.availability_zone.name, row=str(taken.uuid))
             return
-        key = self.keys.allocate(self.used_keys)  # also marks it used
+        key = self.allocate_key()
         if key is None:
             log.warning("port.keys_exhausted", port=lsp.name, transit_switch=self.switch.name)
             return
@@ -303,7 +311,7 @@ class _SwitchPass:
 
     def bind_to_gateway(self, lsp: Any, binding: Any) -> None:
         """Bind the remote port's SB binding to the chassis mirroring its gateway."""
-        if "requested-chassis" in lsp.options:
+        if REQUESTED_CHASSIS in lsp.options:
             return  # the CMS asked northd to bind it (ovn-ic 23.09+)
         sb_port = self.snap.sb_ports.get(lsp.name)
         if sb_port is None:

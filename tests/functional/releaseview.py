@@ -172,7 +172,8 @@ def _az_rows(az):
                Logical_Router_Port="name", Load_Balancer="name",
                Logical_Router_Static_Route="ip_prefix nexthop route_table options external_ids",
                Logical_Switch="name other_config ports",
-               Logical_Switch_Port="name type addresses options up")
+               **existing(az.testbed, "nb",
+                          Logical_Switch_Port="name type addresses options up peer"))
     address_sets = query(az.nbctl, **existing(az.testbed, "nb", Address_Set="name addresses "
                                                                          "options external_ids"))
     sb = query(az.sbctl, Chassis="name hostname other_config encaps", Encap="type ip options",
@@ -205,7 +206,8 @@ def _az_rows(az):
         "nb.mirrors": {row["name"]: row["other_config"] for row in mirrors},
         "nb.transit_switch_ports": {
             ports[uuid]["name"]: {key: ports[uuid][key] for key in
-                                  ("type", "addresses", "options", "up")}
+                                  ("type", "addresses", "options", "up", "peer")
+                                  if key in ports[uuid]}
             for mirror in mirrors for uuid in _as_list(mirror["ports"])},
         "nb.transit_routers": {row["name"]: row["options"] for row in nb["Logical_Router"]
                                if "interconn-tr" in row["options"]},

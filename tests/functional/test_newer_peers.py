@@ -298,7 +298,8 @@ def bindings_of(tb, port):
 @pytest.mark.parametrize("holder", ["ours", "reference"])
 def test_a_chassisless_transit_switch_port_is_bound_by_the_lock_holder(release_testbed, holder):
     """26.09's Transit_Switch_Port without chassis: the ovn_ic_sb holder binds it, in its own
-    AZ; the other AZ neither deletes nor mirrors that binding as a port of its own."""
+    AZ; the other AZ neither deletes that binding nor mirrors it as a remote port: in every
+    AZ the port is a local LSP marked interconn-tsp, as 26.09 makes it."""
     tb = release_testbed
     az1, az2 = tb.azs
     if holder == "ours":
@@ -318,7 +319,9 @@ def test_a_chassisless_transit_switch_port_is_bound_by_the_lock_holder(release_t
                timeout=TIMEOUT, message=f"tsp1 bound in {owner}")
     time.sleep(1)
     assert len(bindings_of(tb, "tsp1")) == 1
-    assert "tsp1" not in {row["name"] for row in rows(az1.nbctl, "Logical_Switch_Port", "name")}
+    wait_until(lambda: [(row["type"], row["options"].get("interconn-tsp")) for row in rows(
+        az1.nbctl, "Logical_Switch_Port", "name type options") if row["name"] == "tsp1"]
+        == [("", "tsp1")], timeout=TIMEOUT, message="tsp1 a declared port's LSP in az1")
     assert not ours.events("port.withdrawn")
 
 

@@ -80,6 +80,8 @@ class Replica:
     """
 
     passes = 3  # how many plans settle() allows
+    #: (db, table, column) holding UUIDs that are not references (nb_ic_uuid, say).
+    plain_uuids: frozenset = frozenset()
 
     def __init__(self, tables: Tables | None = None, *, non_root: Iterable = (),
                  insert_defaults: dict | None = None, az_name: str = "az1",
@@ -177,7 +179,8 @@ class Replica:
         for op in plan.ops:
             index.setdefault(op.db, {})
             if op.kind == "insert":
-                values = {column: resolve(value, op.db) for column, value in op.value.items()}
+                values = {column: value if (op.db, op.table, column) in self.plain_uuids
+                          else resolve(value, op.db) for column, value in op.value.items()}
                 new = self.add(op.db, op.table, **{**self._defaults(op), **values})
                 inserted[op.target] = index[op.db][new.uuid] = new
                 continue
@@ -189,7 +192,8 @@ class Replica:
                 deleted.setdefault((op.db, op.table), set()).add(id(target))
             elif op.kind == "set":
                 sets.pop((id(target), op.column), None)
-                setattr(target, op.column, resolve(op.value, op.db))
+                setattr(target, op.column, op.value if (op.db, op.table, op.column)
+                        in self.plain_uuids else resolve(op.value, op.db))
             elif op.kind == "setkey":
                 setattr(target, op.column, {**getattr(target, op.column),
                                             op.key: resolve(op.value, op.db)})

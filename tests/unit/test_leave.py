@@ -14,8 +14,9 @@ def changes(plan):
             for op in plan.ops}
 
 
-def lsp(name, type="", ours=False):
-    return row(name=name, type=type, external_ids=dict(OURS) if ours else {})
+def lsp(name, type="", ours=False, options=None):
+    return row(name=name, type=type, options=options or {},
+               external_ids=dict(OURS) if ours else {})
 
 
 def switch(name, ports, mirror=True):
@@ -79,6 +80,17 @@ def test_a_mirror_holding_an_operators_port_stays_with_that_port():
     assert changes(plan) == {
         ("delvalue", "nb", "Logical_Switch", ts.uuid, "ports", remote.uuid),
         ("delvalue", "nb", "Logical_Switch", ts.uuid, "ports", marked.uuid)}
+
+
+def test_declared_ports_go_with_the_remote_ones():
+    """26.09's Transit_Switch_Port LSPs are an IC controller's, whatever their type."""
+    declared = lsp("p1", "router", options={"interconn-tsp": "p1"})
+    ts1 = switch("ts1", [declared])
+    ts = switch("ts", [lsp("ts-manual", "router"), declared])
+    assert changes(local_plan(context(nb=nb(Logical_Switch=[ts1])))) == {
+        ("delete", "nb", "Logical_Switch", ts1.uuid, "", None)}
+    assert changes(local_plan(context(nb=nb(Logical_Switch=[ts])))) == {
+        ("delvalue", "nb", "Logical_Switch", ts.uuid, "ports", declared.uuid)}
 
 
 def test_marked_router_ports_and_gateway_chassis_go_unmarked_ones_stay():

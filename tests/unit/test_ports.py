@@ -19,7 +19,7 @@ ROUTER_ID = uuidlib.UUID("6d5f0c8e-0b7a-4a0c-9a53-1f6f2a0c1d11")
 TABLES = {
     "nb": ("Logical_Switch", "Logical_Switch_Port"),
     "sb": ("Port_Binding", "Datapath_Binding", "Chassis"),
-    "ic_nb": ("Transit_Switch",),
+    "ic_nb": ("Transit_Switch", "Transit_Switch_Port"),
     "ic_sb": ("Availability_Zone", "Port_Binding"),
 }
 
@@ -32,6 +32,8 @@ INSERT_DEFAULTS = {
 
 class World(Replica):
     """Fake replicas of one AZ (az1) plus the IC databases."""
+
+    plain_uuids = frozenset({("ic_sb", "Port_Binding", "nb_ic_uuid")})
 
     def __init__(self) -> None:
         super().__init__({db: {table: [] for table in names} for db, names in TABLES.items()},
@@ -67,8 +69,16 @@ class World(Replica):
                          mac=[], chassis=[chassis], datapath=datapath)
         return lsp
 
-    def chassis(self, name):
-        return self.add("sb", "Chassis", name=name)
+    def chassis(self, name, other_config=None):
+        return self.add("sb", "Chassis", name=name, other_config=other_config or {})
+
+    def declared_port(self, name, ts="ts1", chassis="", type="", peer="", addresses=()):
+        """An IC NB Transit_Switch_Port (26.09) on ``ts``."""
+        port = self.add("ic_nb", "Transit_Switch_Port", name=name, chassis=chassis, type=type,
+                        peer=peer, addresses=list(addresses))
+        switch = self.one("ic_nb", "Transit_Switch", name=ts)
+        switch.ports = [*getattr(switch, "ports", []), port]
+        return port
 
     def binding(self, name, az=None, ts="ts1", key=1, address=ADDRESS, gateway="",
                 external_ids=None):
@@ -396,18 +406,6 @@ def test_26_03_bindings_carry_their_type_and_transit_switch(world, concern):
     assert insert.value["nb_ic_uuid"] == world.one("ic_nb", "Transit_Switch", name="ts1").uuid
 
 
-def test_bindings_of_declared_transit_switch_ports_are_left_alone(world, concern):
-    """26.09's Transit_Switch_Port rows have their bindings made otherwise (e.g. by the
-    holder of ovn_ic_sb, in its own AZ): neither withdrawn nor mirrored here."""
-    world.transit_switch()
-    ts = world.one("ic_nb", "Transit_Switch", name="ts1")
-    ts.ports = [world.add("ic_nb", "Transit_Switch_Port", name=name, chassis="hv9",
-                          addresses=[]) for name in ("p1", "p2")]
-    world.binding("p1", az=world.az)
-    world.binding("p2", key=2)
-    assert not concern.plan(world.ctx())
-
-
 def test_the_global_writer_binds_chassisless_transit_switch_ports(world, concern):
     """26.09: a Transit_Switch_Port without chassis is bound by the ovn_ic_sb holder, in its
     own AZ, through the locked connection; it keeps the address up to date."""
@@ -415,9 +413,7 @@ def test_the_global_writer_binds_chassisless_transit_switch_ports(world, concern
     world.binding("other", key=1)
     converge(world, concern)  # the peer's port mirrored
     ts = world.one("ic_nb", "Transit_Switch", name="ts1")
-    port = world.add("ic_nb", "Transit_Switch_Port", name="p1", chassis="",
-                     addresses=["00:00:00:00:00:01 10.0.0.1"])
-    ts.ports = [port]
+    port = world.declared_port("p1", addresses=["00:00:00:00:00:01 10.0.0.1"])
     ctx = world.ctx()
     ctx.global_writer = None
     assert not concern.plan(ctx)
@@ -428,9 +424,177 @@ def test_the_global_writer_binds_chassisless_transit_switch_ports(world, concern
         "tunnel_key": 2, "address": "00:00:00:00:00:01 10.0.0.1", "gateway": "",
         "type": "transit-switch-port", "nb_ic_uuid": ts.uuid})
     world.binding("p1", az=world.az, key=2, address="00:00:00:00:00:01 10.0.0.1")
+    converge(world, concern)  # its LSP added
     ctx = world.ctx()
     ctx.global_writer = "ic_sb_locked"
     assert not concern.plan(ctx)
     port.addresses = []
-    [update] = concern.plan(ctx).ops
+    ctx = world.ctx()
+    ctx.global_writer = "ic_sb_locked"
+    [update] = [op for op in concern.plan(ctx).ops if op.db != "nb"]
     assert (update.db, update.column, update.value) == ("ic_sb_locked", "address", "")
+
+
+# ------------------------------------------------------- spine-leaf (25.03)
+SPINE_LEAF = {"tables": {"SSL": {"columns": {"ssl_ciphersuites": {}}}}}
+
+
+def switch_port(world, switch, name="spine-to-ls1", chassis=None):
+    """A spine-leaf ``type=switch`` LSP on ``switch`` and its SB binding, claimed by
+    ``chassis`` (as ovn-controller does for its requested-chassis)."""
+    lsp = world.add("nb", "Logical_Switch_Port", name=name, type="switch", addresses=[],
+                    options={"requested-chassis": "hv1"})
+    switch.ports.append(lsp)
+    world.add("sb", "Port_Binding", logical_port=name, options={"peer": "ls1-to-spine"},
+              mac=[], chassis=[chassis] if chassis is not None else [], datapath=None)
+    return lsp
+
+
+def spine_leaf_ctx(world):
+    ctx = world.ctx()
+    ctx.schemas = {"ic_sb": SPINE_LEAF}
+    return ctx
+
+
+def test_spine_leaf_switch_port_is_published_as_unknown_at_its_chassis(world, concern):
+    ts1 = world.transit_switch()
+    lsp = switch_port(world, ts1, chassis=world.chassis("hv1"))
+    with capture_logs() as logs:
+        plan = concern.plan(spine_leaf_ctx(world))
+    [insert] = plan.ops
+    assert insert.value == {"availability_zone": world.az.uuid, "transit_switch": "ts1",
+                            "logical_port": "spine-to-ls1", "tunnel_key": 1,
+                            "address": "unknown", "gateway": "hv1"}
+    assert not [entry for entry in logs if entry["log_level"] == "warning"]
+    world.apply(plan)
+    world.apply(concern.plan(spine_leaf_ctx(world)))
+    assert lsp.options["requested-tnl-key"] == "1"
+    assert not concern.plan(spine_leaf_ctx(world))
+
+
+def test_spine_leaf_gateway_follows_the_claiming_chassis(world, concern):
+    ts1 = world.transit_switch()
+    switch_port(world, ts1)
+    published = world.binding("spine-to-ls1", az=world.az, address="unknown", gateway="hv1")
+    [update] = [op for op in concern.plan(spine_leaf_ctx(world)).ops if op.db == "ic_sb"]
+    assert (update.target, update.column, update.value) == (published.uuid, "gateway", "")
+
+
+def test_switch_ports_are_ignored_on_23_03_databases(world, concern):
+    ts1 = world.transit_switch()
+    switch_port(world, ts1, chassis=world.chassis("hv1"))
+    assert not concern.plan(world.ctx())
+
+
+def test_a_peers_spine_leaf_port_becomes_a_remote_port_of_unknown_address(world, concern):
+    ts1 = world.transit_switch()
+    world.chassis("hv2")
+    world.binding("spine-to-ls2", address="unknown", gateway="hv2")
+    with capture_logs() as logs:
+        converge(world, concern)
+    assert not [entry for entry in logs if entry["event"] == "port.bad_address"]
+    [lsp] = ts1.ports
+    assert (lsp.type, lsp.addresses) == ("remote", ["unknown"])
+    [sb_port] = world.find("sb", "Port_Binding", logical_port="spine-to-ls2")
+    assert [chassis.name for chassis in sb_port.chassis] == ["hv2"]
+
+
+# ------------------------------------------------ declared ports (26.09)
+def declared_lsp(world, name):
+    [lsp] = [lsp for lsp in world.rows("nb", "Logical_Switch_Port") if lsp.name == name]
+    return lsp
+
+
+def test_a_port_on_a_chassis_of_ours_is_published_and_added_as_declared(world, concern):
+    ts1 = world.transit_switch()
+    world.schemas = {"nb": {"tables": {"Logical_Switch_Port": {"columns": {"peer": {}}}}}}
+    world.chassis("hv1")
+    port = world.declared_port("p1", chassis="hv1", type="router", peer="lrp-p1",
+                               addresses=["aa:aa:aa:aa:aa:01 169.254.1.1/24"])
+    plan = concern.plan(world.ctx())
+    [insert] = plan.ops
+    ts = world.one("ic_nb", "Transit_Switch", name="ts1")
+    assert (insert.db, insert.value) == ("ic_sb", {
+        "availability_zone": world.az.uuid, "transit_switch": "ts1", "logical_port": "p1",
+        "tunnel_key": 1, "address": "aa:aa:aa:aa:aa:01 169.254.1.1/24", "gateway": "hv1",
+        "type": "transit-switch-port", "nb_ic_uuid": ts.uuid})
+    world.apply(plan)
+    converge(world, concern)
+    lsp = declared_lsp(world, "p1")
+    assert ts1.ports == [lsp]
+    assert (lsp.type, lsp.addresses, lsp.options) == (
+        "router", ["aa:aa:aa:aa:aa:01 169.254.1.1/24"],
+        {"interconn-tsp": "p1", "requested-chassis": "hv1", "requested-tnl-key": "1",
+         "router-port": "lrp-p1"})
+    # Changes in the IC NB follow: a new address, then another type with a peer.
+    port.addresses = ["aa:aa:aa:aa:aa:02 169.254.1.2/24"]
+    port.type, port.peer = "switch", "ls1-to-spine"
+    converge(world, concern)
+    [binding] = world.rows("ic_sb", "Port_Binding")
+    assert binding.address == "aa:aa:aa:aa:aa:02 169.254.1.2/24"
+    assert (lsp.type, lsp.addresses, lsp.peer, lsp.options) == (
+        "switch", ["aa:aa:aa:aa:aa:02 169.254.1.2/24"], ["ls1-to-spine"],
+        {"interconn-tsp": "p1", "requested-chassis": "hv1", "requested-tnl-key": "1"})
+
+
+def test_a_port_on_another_azs_chassis_is_a_remote_port_once_bound(world, concern):
+    ts1 = world.transit_switch()
+    world.chassis("gw2", other_config={"is-remote": "true"})  # another AZ's gateway
+    world.declared_port("p2", chassis="gw2", addresses=["aa:aa:aa:aa:aa:02"])
+    world.declared_port("p3", chassis="hv9")  # a chassis this SB does not know
+    assert not concern.plan(world.ctx())
+    world.binding("p2", key=4, address="aa:aa:aa:aa:aa:02", gateway="gw2")
+    mine = world.binding("p3", az=world.az, key=5)  # ours although its chassis is not
+    converge(world, concern)
+    assert world.rows("ic_sb", "Port_Binding")[-1].logical_port == "p2"
+    assert mine not in world.rows("ic_sb", "Port_Binding")
+    [lsp] = ts1.ports
+    assert (lsp.name, lsp.type, lsp.addresses, lsp.options) == (
+        "p2", "remote", ["aa:aa:aa:aa:aa:02"],
+        {"interconn-tsp": "p2", "requested-chassis": "gw2", "requested-tnl-key": "4"})
+    assert not [pb for pb in world.rows("sb", "Port_Binding") if pb.chassis]
+
+
+def test_a_chassisless_port_is_a_local_port_in_every_az_once_bound(world, concern):
+    """Its binding is the global writer's, whichever AZ that is."""
+    ts1 = world.transit_switch()
+    world.declared_port("p3", addresses=["aa:aa:aa:aa:aa:03 10.0.0.3"])
+    ctx = world.ctx()
+    ctx.global_writer = None
+    assert not concern.plan(ctx)
+    world.binding("p3", key=3, address="aa:aa:aa:aa:aa:03 10.0.0.3")
+    ctx = world.ctx()
+    ctx.global_writer = None
+    world.apply(concern.plan(ctx))
+    [lsp] = ts1.ports
+    assert (lsp.type, lsp.addresses, lsp.options) == (
+        "", ["aa:aa:aa:aa:aa:03 10.0.0.3"], {"interconn-tsp": "p3", "requested-tnl-key": "3"})
+
+
+def test_declared_lsps_go_with_their_port_or_binding(world, concern):
+    ts1 = world.transit_switch()
+    world.chassis("hv1")
+    world.declared_port("p1", chassis="hv1")
+    world.declared_port("p2", chassis="hv9")
+    theirs = world.binding("p2", key=7)
+    converge(world, concern)
+    assert sorted(lsp.name for lsp in ts1.ports) == ["p1", "p2"]
+    world.tables["ic_sb"]["Port_Binding"].remove(theirs)
+    ts = world.one("ic_nb", "Transit_Switch", name="ts1")
+    ts.ports = [port for port in ts.ports if port.name != "p1"]
+    converge(world, concern)
+    assert ts1.ports == [] and world.rows("ic_sb", "Port_Binding") == []
+
+
+def test_a_declared_name_taken_by_a_local_port_is_skipped(world, concern):
+    """The declared port takes over the binding, but not the user's LSP of that name."""
+    ts1 = world.transit_switch()
+    world.chassis("hv1")
+    world.router_port(ts1, name="p1")
+    converge(world, concern)
+    world.declared_port("p1", chassis="hv1")
+    with capture_logs() as logs:
+        plan = concern.plan(world.ctx())
+    assert {(op.db, op.kind) for op in plan.ops} == {("ic_sb", "set")}
+    assert [entry["event"] for entry in logs if entry["log_level"] == "warning"] == [
+        "port.declared_skipped"]
