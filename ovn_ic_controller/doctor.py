@@ -57,12 +57,15 @@ from .sync.routes.reasons import (
     REFUSED_BLACKLIST,
     REFUSED_CONFLICT,
     REFUSED_DEFAULT,
+    REFUSED_DENY,
     REFUSED_DUPLICATE,
     REFUSED_FAMILY,
+    REFUSED_FILTER,
     REFUSED_LINK_LOCAL,
     REFUSED_LOADBALANCER,
     REFUSED_LOCAL_WINS,
     REFUSED_NO_NEXTHOP,
+    REFUSED_TAG,
     REFUSED_UNPARSABLE,
 )
 from .sync.routes.records import read_options
@@ -352,6 +355,11 @@ _REFUSALS = {
                            "ovn-nbctl set NB_Global . options:ic-route-learn-lb=true, if wanted"),
     REFUSED_FAMILY: (WARNING, "the next hop is of the other address family",
                      "the peer AZ must advertise it with a next hop of the prefix's family"),
+    REFUSED_TAG: (INFO, "its ic-route-tag is the learning port's ic-route-filter-tag", ""),
+    REFUSED_FILTER: (INFO, "outside the router's or its transit-switch port's "
+                           "ic-route-filter-{direction} list", ""),
+    REFUSED_DENY: (INFO, "inside the router's or its transit-switch port's "
+                         "ic-route-deny-{direction} list", ""),
 }
 
 
