@@ -6,6 +6,7 @@ import pytest
 from route_world import DUAL_PORT, one_router
 from structlog.testing import capture_logs
 
+from ovn_ic_controller import show
 from ovn_ic_controller.sync.prefixes import parse_cidr
 from ovn_ic_controller.sync.routes.filters import NO_FILTERS, PortFilters, controls, port_filters
 
@@ -189,3 +190,23 @@ def test_a_bad_entry_is_warned_about_once_naming_router_port_and_option():
     (warning,) = [log for log in logs if log["event"] == "routes.filter_entry_invalid"]
     assert (warning["router"], warning["lrp"], warning["option"], warning["entry"]) == (
         "lr1", "lrp-lr1-ts1", "ic-route-deny-adv", "bogus")
+
+
+def test_show_lists_the_controls_of_routers_and_ports_and_the_tags_of_routes():
+    world, lr1 = one_router()
+    world.router("lr2")  # none: not listed
+    lr1.options.update({"ic-route-deny-learn": "10.6.0.0/16", "ic-route-tag": "ignored"})
+    lrp(world, "lrp-lr1-ts1").options.update({"ic-route-tag": "blue", "route_table": "rtb"})
+    controls_ = show.route_controls(world.ctx())
+    assert controls_ == [
+        {"router": "lr1", "port": "", "options": {"ic-route-deny-learn": "10.6.0.0/16"}},
+        {"router": "lr1", "port": "lrp-lr1-ts1", "options": {"ic-route-tag": "blue"}}]
+    route = {"prefix": "10.1.0.0/24", "nexthop": "169.254.100.1", "origin": "static",
+             "transit_switch": "ts1", "route_table": "", "tag": "blue"}
+    text = show.render({"az": "az1", "enable_ic": True, "ovn_ic_lock": "held",
+                        "availability_zones": [{"name": "az1", "this_az": True, "gateways": [],
+                                                "ports": [], "routes": [route]}],
+                        "learned_routes": [], "conflicts": [], "route_controls": controls_})
+    assert "        10.1.0.0/24 via 169.254.100.1 on ts1 (static) [tag blue]\n" in text
+    assert ("route controls:\n    router lr1: ic-route-deny-learn=10.6.0.0/16\n"
+            "    router lr1 port lrp-lr1-ts1: ic-route-tag=blue\n") in text
