@@ -68,7 +68,7 @@ from .sync.routes.reasons import (
     REFUSED_TAG,
     REFUSED_UNPARSABLE,
 )
-from .sync.routes.records import read_options
+from .sync.routes.records import TopologyCache, read_options, read_topology
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 EXIT_HEALTHY, EXIT_FINDINGS, EXIT_UNREACHABLE = 0, 1, 2
@@ -365,17 +365,23 @@ _REFUSALS = {
 
 def check_routes(survey: Survey) -> list[Finding]:
     """Options, then the route concern's refusals and the automation's conflicts."""
-    options, problems = read_options(survey.ctx)
+    options, _ = read_options(survey.ctx)
+    _, problems = read_topology(survey.ctx, TopologyCache(), survey.ctx.az.uuid)
     findings = [Finding(WARNING, f"NB_Global options:{option} is not true: this AZ {what}",
                         _OPTION_FIX.format(option=option, path=survey.path))
                 for option, enabled, what in (
                     ("ic-route-adv", options.advertise, "advertises no route"),
                     ("ic-route-learn", options.learn, "learns no route"))
                 if not enabled]
-    findings += [Finding(WARNING, f"{p.fields['option']} entry {p.fields['entry']!r} is not a "
-                                  f"CIDR: ignored",
-                         f"correct it: ovn-nbctl get NB_Global . options:{p.fields['option']}")
-                 for p in problems]
+    for problem in problems:
+        fields = problem.fields
+        row = (f"{fields['table']} {fields['row']}" if "table" in fields else "NB_Global .")
+        finding = Finding(WARNING, f"{fields['option']} entry {fields['entry']!r}"
+                                   + (f" of {row}" if "table" in fields else "")
+                                   + " is not a CIDR: ignored",
+                          f"correct it: ovn-nbctl get {row} options:{fields['option']}")
+        if finding not in findings:
+            findings.append(finding)
     routes = Routes()
     routes.plan(survey.ctx)
     for (direction, reason), count in sorted(routes.tally.refused.items()):

@@ -6,7 +6,8 @@ import pytest
 from route_world import DUAL_PORT, one_router
 from structlog.testing import capture_logs
 
-from ovn_ic_controller import show
+from ovn_ic_controller import doctor, show
+from ovn_ic_controller.lock import OURS, LockHolder
 from ovn_ic_controller.sync.prefixes import parse_cidr
 from ovn_ic_controller.sync.routes.filters import NO_FILTERS, PortFilters, controls, port_filters
 
@@ -73,8 +74,8 @@ def test_overlapping_allow_and_deny_lists(prefix, reason):
 def test_bad_entries_are_reported_and_an_allow_list_of_them_lets_nothing_through():
     filters, invalid = port_filters(controls({"ic-route-filter-learn": "nonsense, "}),
                                     controls({"ic-route-deny-learn": "10.1.0.0/33,10.2.0.0/16"}))
-    assert invalid == [("ic-route-deny-learn", "10.1.0.0/33"),
-                       ("ic-route-filter-learn", "nonsense")]
+    assert invalid == [("Logical_Router", "ic-route-deny-learn", "10.1.0.0/33"),
+                       ("Logical_Router_Port", "ic-route-filter-learn", "nonsense")]
     assert refusal(filters.learn, "10.3.0.0/24") == "filter"
     assert refusal(filters.learn, "10.2.0.0/24") == "deny"
     empty, invalid = port_filters(controls({"ic-route-filter-learn": " , "}), ())
@@ -181,15 +182,19 @@ def test_tag_allow_list_deny_lists_and_the_global_denylist_together():
         "tag": 1, "blacklist": 1, "deny": 2, "filter": 1}
 
 
-def test_a_bad_entry_is_warned_about_once_naming_router_port_and_option():
+def test_a_bad_entry_is_warned_about_once_naming_its_row_and_option():
+    """Once, though the router's list applies to both its ports."""
     world, lr1 = one_router()
+    world.transit_switch("ts2")
+    world.attach(lr1, "ts2", "aa:aa:aa:aa:aa:02 169.254.200.1/24")
     lr1.options["ic-route-deny-adv"] = "10.1.0.0/16,bogus"
+    lrp(world, "lrp-lr1-ts2").options["ic-route-tag"] = "blue"
     with capture_logs() as logs:
         world.sync()
         world.sync()
-    (warning,) = [log for log in logs if log["event"] == "routes.filter_entry_invalid"]
-    assert (warning["router"], warning["lrp"], warning["option"], warning["entry"]) == (
-        "lr1", "lrp-lr1-ts1", "ic-route-deny-adv", "bogus")
+    assert [(log["table"], log["row"], log["option"], log["entry"]) for log in logs
+            if log["event"] == "routes.filter_entry_invalid"] == [
+        ("Logical_Router", "lr1", "ic-route-deny-adv", "bogus")]
 
 
 def test_show_lists_the_controls_of_routers_and_ports_and_the_tags_of_routes():
@@ -210,3 +215,13 @@ def test_show_lists_the_controls_of_routers_and_ports_and_the_tags_of_routes():
     assert "        10.1.0.0/24 via 169.254.100.1 on ts1 (static) [tag blue]\n" in text
     assert ("route controls:\n    router lr1: ic-route-deny-learn=10.6.0.0/16\n"
             "    router lr1 port lrp-lr1-ts1: ic-route-tag=blue\n") in text
+
+
+def test_doctor_names_a_bad_entry_of_a_router_or_port_with_the_command_to_see_it():
+    world, lr1 = one_router()
+    lrp(world, "lrp-lr1-ts1").options["ic-route-filter-learn"] = "10.0.0.0/8,10.1.0.0/40"
+    survey = doctor.Survey(world.ctx(), LockHolder(OURS, ""))
+    found = [(f.problem, f.fix) for f in doctor.check_routes(survey)]
+    assert found == [("ic-route-filter-learn entry '10.1.0.0/40' of Logical_Router_Port "
+                      "lrp-lr1-ts1 is not a CIDR: ignored", "correct it: ovn-nbctl get "
+                      "Logical_Router_Port lrp-lr1-ts1 options:ic-route-filter-learn")]

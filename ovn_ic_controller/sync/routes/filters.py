@@ -35,6 +35,7 @@ DENY = {ADVERTISE: "ic-route-deny-adv", LEARN: "ic-route-deny-learn"}       # LR
 LIST_KEYS = (*ALLOW.values(), *DENY.values())
 PORT_KEYS = (ROUTE_TAG, FILTER_TAG, *LIST_KEYS)
 
+PORT, ROUTER = "Logical_Router_Port", "Logical_Router"  # where a control is set
 Controls = tuple[tuple[str, str], ...]  # (option, value) of the keys above that a row has
 
 
@@ -83,19 +84,20 @@ NO_FILTERS = PortFilters()
 FilterMap = Mapping[str, PortFilters]
 
 
-def port_filters(port: Controls, router: Controls) -> tuple[PortFilters, list[tuple[str, str]]]:
+def port_filters(port: Controls,
+                 router: Controls) -> tuple[PortFilters, list[tuple[str, str, str]]]:
     """The filters of a port with the controls ``port`` whose router has ``router``, and
-    the (option, entry) pairs that are not CIDRs."""
+    the (PORT or ROUTER, option, entry) of each entry that is not a CIDR."""
     port_options, router_options = dict(port), dict(router)
-    invalid: list[tuple[str, str]] = []
+    invalid: list[tuple[str, str, str]] = []
 
     def merged(key: str) -> PrefixMatcher | None:
         entries: list[Prefix] = []
         present = False
-        for options in (port_options, router_options):
+        for on, options in ((PORT, port_options), (ROUTER, router_options)):
             valid, bad = parse_prefix_list(options.get(key, ""))
             entries += valid
-            invalid.extend((key, entry) for entry in bad)
+            invalid.extend((on, key, entry) for entry in bad)
             present = present or bool(valid or bad)
         return PrefixMatcher(entries) if present else None
 

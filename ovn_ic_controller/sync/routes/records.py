@@ -53,6 +53,7 @@ from ..prefixes import (
 )
 from .filters import (
     LIST_KEYS,
+    PORT,
     ROUTE_TAG,
     Controls,
     FilterMap,
@@ -278,11 +279,12 @@ def _read_filters(router: str, lrps: list[LrpView], ts_ports: list[TsPort],
         if not port_controls and not router_controls:
             continue
         filters[port.logical_port], invalid = port_filters(port_controls, router_controls)
-        problems += [Problem(("route-filter", router, port.router_port, option, entry),
-                             "routes.filter_entry_invalid",
-                             {"router": router, "lrp": port.router_port, "option": option,
-                              "entry": entry, "message": "not a CIDR: entry ignored"})
-                     for option, entry in invalid]
+        for table, option, entry in invalid:
+            row = port.router_port if table == PORT else router
+            problems.append(Problem(("route-filter", table, row, option, entry),
+                                    "routes.filter_entry_invalid",
+                                    {"table": table, "row": row, "option": option,
+                                     "entry": entry, "message": "not a CIDR: entry ignored"}))
     return problems
 
 
