@@ -1,7 +1,7 @@
 """Route tags, allow-lists and per-router/port deny lists (docs/behaviour.md §6.9).
 
-With a 26.03 peer (the first release with all three) the scenario of STEPS runs with
-the release's ovn-ic in both AZs, then with ours in az1, in az2 and in both; after
+With a 26.03 peer (the first release with all three) and a 26.09 one, the scenario of
+STEPS runs with the release's ovn-ic in both AZs, then with ours in az1, in az2 and in both; after
 each step the rows must be those of the all-C run.  Every step sets controls in both
 AZs, so each mixed deployment has ours advertising to and learning from the C daemon.
 The combination of every control with the global denylist, which no ovn-ic before
@@ -19,7 +19,7 @@ from releaseview import Step, registered, run_compared, run_reference, start_all
 from routeview import add_transit_switches, connect, enable_routes, learned, wait_for
 from testbed import temporary_testbed, wait_until
 
-RELEASE = "26.03"
+RELEASES = ("26.03", "26.09")
 # What lr{i} routes besides its transit-switch ports: a subnet and static routes.
 NETWORKS = ("192.168.{i}.1/24", "fd0{i}::1/64")
 STATICS = ("10.{i}0.0.0/24", "10.{i}1.0.0/24", "fd1{i}::/64")
@@ -136,20 +136,21 @@ STEPS = [
     Step("controls removed", removed, learned_is(everything(2), everything(1))),
 ]
 
-_REFERENCE: dict = {}
+_REFERENCES: dict[str, dict] = {}
 
 
-def reference():
-    if not _REFERENCE:
-        with temporary_testbed(2, release=RELEASE) as tb:
-            _REFERENCE.update(run_reference(tb, STEPS))
-    return _REFERENCE
+def reference(release):
+    """The all-C run's rows per step, run once per release (on a testbed of its own)."""
+    if release not in _REFERENCES:
+        with temporary_testbed(2, release=release) as tb:
+            _REFERENCES[release] = run_reference(tb, STEPS)
+    return _REFERENCES[release]
 
 
-@pytest.mark.parametrize("release", [RELEASE])
+@pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
-def test_rows_are_those_of_the_all_c_run(release_testbed, deployment):
-    sides = run_compared(release_testbed, DEPLOYMENTS[deployment], reference(), STEPS)
+def test_rows_are_those_of_the_all_c_run(release_testbed, release, deployment):
+    sides = run_compared(release_testbed, DEPLOYMENTS[deployment], reference(release), STEPS)
     assert_idle([side.controller for side in sides])
 
 
