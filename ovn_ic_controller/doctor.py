@@ -57,15 +57,18 @@ from .sync.routes.reasons import (
     REFUSED_BLACKLIST,
     REFUSED_CONFLICT,
     REFUSED_DEFAULT,
+    REFUSED_DENY,
     REFUSED_DUPLICATE,
     REFUSED_FAMILY,
+    REFUSED_FILTER,
     REFUSED_LINK_LOCAL,
     REFUSED_LOADBALANCER,
     REFUSED_LOCAL_WINS,
     REFUSED_NO_NEXTHOP,
+    REFUSED_TAG,
     REFUSED_UNPARSABLE,
 )
-from .sync.routes.records import read_options
+from .sync.routes.records import TopologyCache, read_options, read_topology
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 EXIT_HEALTHY, EXIT_FINDINGS, EXIT_UNREACHABLE = 0, 1, 2
@@ -352,22 +355,33 @@ _REFUSALS = {
                            "ovn-nbctl set NB_Global . options:ic-route-learn-lb=true, if wanted"),
     REFUSED_FAMILY: (WARNING, "the next hop is of the other address family",
                      "the peer AZ must advertise it with a next hop of the prefix's family"),
+    REFUSED_TAG: (INFO, "its ic-route-tag is the learning port's ic-route-filter-tag", ""),
+    REFUSED_FILTER: (INFO, "outside the router's or its transit-switch port's "
+                           "ic-route-filter-{direction} list", ""),
+    REFUSED_DENY: (INFO, "inside the router's or its transit-switch port's "
+                         "ic-route-deny-{direction} list", ""),
 }
 
 
 def check_routes(survey: Survey) -> list[Finding]:
     """Options, then the route concern's refusals and the automation's conflicts."""
-    options, problems = read_options(survey.ctx)
+    options, _ = read_options(survey.ctx)
+    _, problems = read_topology(survey.ctx, TopologyCache(), survey.ctx.az.uuid)
     findings = [Finding(WARNING, f"NB_Global options:{option} is not true: this AZ {what}",
                         _OPTION_FIX.format(option=option, path=survey.path))
                 for option, enabled, what in (
                     ("ic-route-adv", options.advertise, "advertises no route"),
                     ("ic-route-learn", options.learn, "learns no route"))
                 if not enabled]
-    findings += [Finding(WARNING, f"{p.fields['option']} entry {p.fields['entry']!r} is not a "
-                                  f"CIDR: ignored",
-                         f"correct it: ovn-nbctl get NB_Global . options:{p.fields['option']}")
-                 for p in problems]
+    for problem in problems:
+        fields = problem.fields
+        row = (f"{fields['table']} {fields['row']}" if "table" in fields else "NB_Global .")
+        finding = Finding(WARNING, f"{fields['option']} entry {fields['entry']!r}"
+                                   + (f" of {row}" if "table" in fields else "")
+                                   + " is not a CIDR: ignored",
+                          f"correct it: ovn-nbctl get {row} options:{fields['option']}")
+        if finding not in findings:
+            findings.append(finding)
     routes = Routes()
     routes.plan(survey.ctx)
     for (direction, reason), count in sorted(routes.tally.refused.items()):

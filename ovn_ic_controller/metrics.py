@@ -95,7 +95,7 @@ class Metrics:
                                     "Routes not advertised or learned in the last route "
                                     "computation, by direction and reason (blacklist, default, "
                                     "link-local, unparsable, local-wins, no-nexthop, duplicate, "
-                                    "conflict, family).",
+                                    "conflict, family, tag, filter, deny).",
                                     ["direction", "reason"], registry=reg)
         self.route_conflicts = Gauge(PREFIX + "route_conflicts",
                                      "1 per local network (local) overlapping a prefix another "

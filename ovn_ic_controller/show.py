@@ -6,7 +6,9 @@ port, not only those bound to a gateway) and advertised routes; this AZ's
 learned routes grouped by prefix, so that ECMP groups show as one prefix with
 several next hops, each with the local networks it overlaps; route conflicts
 (another AZ's routes overlapping a local network), computed from the databases
-by route sync's own code under this configuration (denied: not learned); and
+by route sync's own code under this configuration (denied: not learned); the
+route controls (tags, allow-lists, deny lists) set on routers and their ports,
+and the tag of each advertised route; and
 whether a controller is active (holds the ovn_ic lock, which ``show`` requests
 for the moment it runs).
 
@@ -18,10 +20,12 @@ JSON keys (``--format json``), stable; lists are sorted, absent values are ""::
     availability_zones  [{name, this_az, gateways: [{name, hostname,
                           encaps: [{type, ip, options}]}],
                           ports: [{name, transit_switch, tunnel_key, address, gateway}],
-                          routes: [{prefix, nexthop, origin, transit_switch, route_table}]}]
+                          routes: [{prefix, nexthop, origin, transit_switch, route_table,
+                                    tag}]}]
     learned_routes      [{router, route_table, prefix, ecmp,
                           nexthops: [{nexthop, from_az}], overlaps: [local network]}]
     conflicts           [{router, local, remote, az, denied}]
+    route_controls      [{router, port, options: {option: value}}] (port "": the router's)
 """
 
 from __future__ import annotations
@@ -39,12 +43,14 @@ from .sync.base import Context, columns, merge_columns
 from .sync.leave import own_az_name
 from .sync.prefixes import parse_cidr
 from .sync.routes import Routes, find_conflicts, zone_name
+from .sync.routes.filters import LIST_KEYS, PORT_KEYS, ROUTE_TAG
 from .sync.routes.overlaps import network
 
 log = logs.get("show")
 
 SHOWN = {
-    NB: columns(NB_Global="name options", Logical_Router="name static_routes",
+    NB: columns(NB_Global="name options", Logical_Router="name static_routes ports options",
+                Logical_Router_Port="name options",
                 Logical_Router_Static_Route="ip_prefix nexthop route_table external_ids"),
     SB: columns(SB_Global="options"),  # only for the lock; the smallest table there is
     IC_SB: columns(Availability_Zone="name",
@@ -53,7 +59,7 @@ SHOWN = {
                    Port_Binding="logical_port transit_switch tunnel_key address gateway "
                                 "availability_zone",
                    Route="availability_zone transit_switch ip_prefix nexthop origin "
-                         "route_table"),
+                         "route_table external_ids"),
 }
 READER = types.SimpleNamespace(reads=SHOWN, writes={})  # the daemon replicates these too
 WANTED = merge_columns([Routes(), READER])
@@ -91,7 +97,8 @@ def gather(ctx: Context, lock: str) -> dict:
     for route in ctx.rows(IC_SB, "Route"):
         _zone(zones, route)["routes"].append(
             {"prefix": route.ip_prefix, "nexthop": route.nexthop, "origin": route.origin,
-             "transit_switch": route.transit_switch, "route_table": route.route_table})
+             "transit_switch": route.transit_switch, "route_table": route.route_table,
+             "tag": route.external_ids.get(ROUTE_TAG, "")})
     for zone in zones.values():
         zone["gateways"].sort(key=lambda g: g["name"])
         zone["ports"].sort(key=lambda p: (p["transit_switch"], p["name"]))
@@ -100,7 +107,19 @@ def gather(ctx: Context, lock: str) -> dict:
     found = conflicts(ctx)
     return {"az": own, "enable_ic": ctx.config.enable_ic, "ovn_ic_lock": lock,
             "availability_zones": sorted(zones.values(), key=lambda z: z["name"]),
-            "learned_routes": _learned_routes(ctx, found), "conflicts": found}
+            "learned_routes": _learned_routes(ctx, found), "conflicts": found,
+            "route_controls": route_controls(ctx)}
+
+
+def route_controls(ctx: Context) -> list[dict]:
+    """The routers and router ports with route controls (sync/routes/filters.py)."""
+    found = []
+    for router in ctx.rows(NB, "Logical_Router"):
+        rows = [("", router, LIST_KEYS), *((port.name, port, PORT_KEYS) for port in router.ports)]
+        found += [{"router": router.name, "port": name,
+                   "options": {key: row.options[key] for key in keys if key in row.options}}
+                  for name, row, keys in rows if any(key in row.options for key in keys)]
+    return sorted(found, key=lambda c: (c["router"], c["port"]))
 
 
 def _zone(zones: dict, row: Any) -> dict:
@@ -167,7 +186,8 @@ def render(doc: dict) -> str:
         if zone["routes"]:
             lines.append(f"    advertised routes: {len(zone['routes'])}")
             lines += [f"        {r['prefix']} via {r['nexthop']} on {r['transit_switch']}"
-                      f" ({r['origin']}{_table(r['route_table'])})" for r in zone["routes"]]
+                      f" ({r['origin']}{_table(r['route_table'])})"
+                      + (f" [tag {r['tag']}]" if r["tag"] else "") for r in zone["routes"]]
     if not doc["availability_zones"]:
         lines.append("no availability zone is registered in the IC SB")
     lines.append("")
@@ -188,6 +208,11 @@ def render(doc: dict) -> str:
     lines += [f"    {c['router']}: local {c['local']} overlaps {c['remote']} from {c['az']}: "
               + ("not learned (conflict-policy=deny)" if c["denied"]
                  else "learned (reported only)") for c in doc["conflicts"]]
+    lines.append("")
+    lines.append("route controls:" + ("" if doc["route_controls"] else " none"))
+    lines += [f"    router {c['router']}" + (f" port {c['port']}" if c["port"] else "") + ": "
+              + ", ".join(f"{key}={value}" for key, value in sorted(c["options"].items()))
+              for c in doc["route_controls"]]
     lines.append("")
     lines.append(f"enable-ic: {'true' if doc['enable_ic'] else 'false'}")
     lines.append(f"{LOCK_NAME} lock: " + ("held: a controller instance is active"

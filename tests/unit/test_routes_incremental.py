@@ -141,6 +141,46 @@ def test_a_local_network_appearing_re_judges_only_the_routes_within_it(monkeypat
     assert incremental.concern.tally.refused["learn", "conflict"] == 3
 
 
+def test_a_changed_port_option_re_derives_only_that_routers_routes(monkeypatch):
+    """Two routers on two transit switches, 500 routes each way on each: a filter set on
+    one router's port derives again what it advertises and what its switch brings."""
+    world = World()
+    routers = {}
+    for n in (1, 2):
+        world.transit_switch(f"ts{n}")
+        routers[n] = world.router(f"lr{n}")
+        world.attach(routers[n], f"ts{n}", f"aa:aa:aa:aa:aa:0{n} 169.254.10{n}.1/24")
+        for i in range(500):
+            world.static(routers[n], f"10.{n}{i // 256}.{i % 256}.0/24", "169.254.0.1")
+            world.remote_route(f"172.{n}{i // 256}.{i % 256}.0/24", f"169.254.10{n}.2",
+                               ts=f"ts{n}")
+    incremental = Incremental(world)
+    incremental.sync()
+    assert len(world.advertised()) == 1000
+
+    advertised, judged = [], []
+
+    def counting(seen, function):
+        def count(*args, **kwargs):
+            seen.append(args[0].name if seen is advertised else args[0].transit_switch)
+            return function(*args, **kwargs)
+        return count
+
+    monkeypatch.setattr(routes_index, "static_contribution",
+                        counting(advertised, routes_index.static_contribution))
+    monkeypatch.setattr(routes_index, "remote_contribution",
+                        counting(judged, routes_index.remote_contribution))
+    (port,) = [lrp for lrp in routers[2].ports]
+    port.options["ic-route-deny-adv"] = "10.20.0.0/16"
+    port.options["ic-route-filter-learn"] = "172.20.0.0/16"
+    incremental.sync()
+    assert len(world.advertised("ts2")) == 500 - 256 and len(world.advertised("ts1")) == 500
+    assert len(world.learned(routers[2])) == 256 and len(world.learned(routers[1])) == 500
+    # Once each, in the pass that saw the change; the next passes find nothing to do.
+    assert (len(advertised), set(advertised)) == (500, {"lr2"})
+    assert (len(judged), set(judged)) == (500, {"ts2"})
+
+
 class RandomWorld:
     """Random changes to an AZ with two routers and a peer; each step must converge."""
 
@@ -170,7 +210,7 @@ class RandomWorld:
         prefixes = [f"10.{self.random.randint(1, 4)}.{i}.0/24" for i in range(4)]
         action = pick(["static"] * 3 + ["remote"] * 3 + [
             "drop-static", "drop-remote", "edit-static", "edit-remote", "tamper-own",
-            "tamper-learned", "options", "port"])
+            "tamper-learned", "options", "port", "controls"])
         if action == "static":
             world.static(pick(self.routers), pick([*prefixes, *prefixes, "bad"]),
                          pick(["169.254.0.1"] * 4 + ["169.254.0.2", "discard"]),
@@ -179,7 +219,8 @@ class RandomWorld:
             world.remote_route(pick(prefixes), pick([PEER_ADDRESS] * 4 + ["169.254.100.9",
                                                                        "fe80::1"]),
                                ts=pick(["ts1", "ts2"]), route_table=pick(["", "rtb1", "rtb2"]),
-                               origin=pick(["connected", "static"]))
+                               origin=pick(["connected", "static"]),
+                               **pick([{}, {}, {"ic-route-tag": "blue"}]))
         elif action == "drop-static" and statics:
             router, route = pick(statics)
             router.static_routes.remove(route)
@@ -200,6 +241,15 @@ class RandomWorld:
             pick(learned).external_ids["ic-learned-route"] = "bogus"
         elif action == "options":
             world.options(ic_route_blacklist=pick(["10.9.0.0/16", "10.1.0.0/16", None]))
+        elif action == "controls":  # a route control on a router or one of its ports
+            target = pick([*self.routers, *world.tables["nb"]["Logical_Router_Port"]])
+            key = pick(["ic-route-filter-adv", "ic-route-filter-learn", "ic-route-deny-adv",
+                        "ic-route-deny-learn", "ic-route-tag", "ic-route-filter-tag"])
+            value = pick([None, "10.1.0.0/16", "10.2.0.0/16,10.3.1.0/24", "blue"])
+            if value is None:
+                target.options.pop(key, None)
+            else:
+                target.options[key] = value
         elif action == "port":  # lr2 leaves ts1, or comes back
             bindings = world.tables["ic_sb"]["Port_Binding"]
             if self.binding in bindings:

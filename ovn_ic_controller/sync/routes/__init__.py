@@ -55,7 +55,7 @@ _IC_ROUTE = " ".join(IC_ROUTE_COLUMNS)
 
 class Routes(Concern):
     name = "routes"
-    reads = {NB: columns(NB_Global="options", Logical_Router="name ports static_routes",
+    reads = {NB: columns(NB_Global="options", Logical_Router="name ports static_routes options",
                          Logical_Router_Port="name networks options",
                          Logical_Router_Static_Route=_STATIC_ROUTE + " policy",
                          Logical_Switch_Port="name options"),
@@ -88,6 +88,8 @@ class Routes(Concern):
             self.problems.restart()
             self.index = RouteIndex(topology, self.problems)
             changed = None
+        elif topology.options.filters != self.index.topology.options.filters:
+            self.index.refilter(ctx, topology)
         self.problems.set("options", option_problems)
         index = self.index
         index.update(ctx, changed)

@@ -25,6 +25,7 @@ from collections.abc import Collection, Hashable, Iterator, Sequence
 from ...constants import IC_SB, LR_ID, NB_ID, OVERRIDE_CONNECTED
 from ...db.plan import Plan
 from ..prefixes import Prefix, parse_cidr
+from .filters import ROUTE_TAG, FilterMap
 from .ledger import NOTHING, Contribution, Problem
 from .reasons import (
     ADVERTISE,
@@ -49,6 +50,7 @@ class Advertisement:
     nb_id: str  # the UUID of the static route or LRP it comes from
     lr_id: str  # the UUID of the advertising router, for 23.09+ peers
     override: bool = False  # options:override-connected (26.09)
+    tag: str = ""  # external_ids:ic-route-tag, the port's ic-route-tag (25.03)
 
     def rank(self) -> tuple[bool, str]:
         """The lowest wins among the sources of one row, deterministically so nothing flaps.
@@ -73,7 +75,7 @@ def static_contribution(router: RouterView, route: LocalRoute,
         return refused
     return _through_ports(ports, route.route_table, route.prefix, route.prefix_text,
                           Advertisement(ORIGIN_STATIC, route.id_text, router.id_text,
-                                        route.override and options.east_west))
+                                        route.override and options.east_west), options.filters)
 
 
 def connected_contributions(router: RouterView,
@@ -95,28 +97,40 @@ def connected_contributions(router: RouterView,
             continue
         advertisement = Advertisement(ORIGIN_CONNECTED, str(lrp_uuid), router.id_text)
         contribution = _refusal(prefix, options) or _through_ports(
-            router.usable_ports, "", prefix, str(prefix), advertisement)
+            router.usable_ports, "", prefix, str(prefix), advertisement, options.filters)
         if options.east_west and contribution.entries:
             override = dataclasses.replace(advertisement, override=True)
             for table, ports in router.usable_by_table.items():
                 if table:
-                    extra = _through_ports(ports, table, prefix, str(prefix), override)
+                    extra = _through_ports(ports, table, prefix, str(prefix), override,
+                                           options.filters)
                     contribution = Contribution(contribution.entries + extra.entries,
                                                 contribution.counts)
         yield source, contribution
 
 
 def _through_ports(ports: Collection[TsPort], route_table: str, prefix: Prefix,
-                   prefix_text: str, advertisement: Advertisement) -> Contribution:
+                   prefix_text: str, advertisement: Advertisement,
+                   filters: FilterMap) -> Contribution:
+    """One row per port whose filters (filters.py) pass the prefix, tagged with its tag."""
     entries: dict[AdKey, Advertisement] = {}
-    no_nexthop = 0
+    refused: dict[str, int] = {}
     for port in ports:
+        port_filters = filters.get(port.logical_port) if filters else None
+        wanted = advertisement
+        if port_filters is not None:
+            reason = port_filters.advertise.refusal(prefix)
+            if reason is not None:
+                refused[reason] = refused.get(reason, 0) + 1
+                continue
+            if port_filters.tag:
+                wanted = dataclasses.replace(advertisement, tag=port_filters.tag)
         nexthop = port.nexthop(prefix.family)
         if nexthop is None:  # e.g. IPv6 over an IPv4-only port: never link-local (Q2)
-            no_nexthop += 1
+            refused[REFUSED_NO_NEXTHOP] = refused.get(REFUSED_NO_NEXTHOP, 0) + 1
             continue
-        entries[port.transit_switch, route_table, prefix_text, nexthop] = advertisement
-    counts = (((ADVERTISE, REFUSED_NO_NEXTHOP), no_nexthop),) if no_nexthop else ()
+        entries[port.transit_switch, route_table, prefix_text, nexthop] = wanted
+    counts = tuple(((ADVERTISE, reason), count) for reason, count in refused.items())
     return Contribution(tuple(entries.items()), counts)
 
 
@@ -180,10 +194,12 @@ def plan_advertisement(plan: Plan, az_uuid: uuidlib.UUID, key: AdKey,
     if not rows:
         transit_switch, route_table, ip_prefix, nexthop = key
         values = {"options": {OVERRIDE_CONNECTED: "true"}} if wanted.override else {}
+        external_ids = {NB_ID: wanted.nb_id, LR_ID: wanted.lr_id}
+        if wanted.tag:
+            external_ids[ROUTE_TAG] = wanted.tag
         plan.insert(IC_SB, "Route", transit_switch=transit_switch, availability_zone=az_uuid,
                     route_table=route_table, ip_prefix=ip_prefix, nexthop=nexthop,
-                    origin=wanted.origin,
-                    external_ids={NB_ID: wanted.nb_id, LR_ID: wanted.lr_id}, **values)
+                    origin=wanted.origin, external_ids=external_ids, **values)
         return
     route, *extra = rows
     if route.origin != wanted.origin:
@@ -197,5 +213,10 @@ def plan_advertisement(plan: Plan, az_uuid: uuidlib.UUID, key: AdKey,
         plan.setkey(IC_SB, "Route", route.uuid, "external_ids", NB_ID, wanted.nb_id)
     if route.lr_id != wanted.lr_id:
         plan.setkey(IC_SB, "Route", route.uuid, "external_ids", LR_ID, wanted.lr_id)
+    if route.tag != (wanted.tag or None):
+        if wanted.tag:
+            plan.setkey(IC_SB, "Route", route.uuid, "external_ids", ROUTE_TAG, wanted.tag)
+        else:
+            plan.delkey(IC_SB, "Route", route.uuid, "external_ids", ROUTE_TAG)
     for route in extra:
         plan.delete(IC_SB, "Route", route.uuid)

@@ -79,6 +79,7 @@ class RouteIndex:
         self._ic_routes: dict[uuidlib.UUID, IcRoute] = {}
         self._own: dict[AdKey, list[IcRoute]] = {}
         self._remote_by_prefix: dict[tuple[str, Prefix], list[uuidlib.UUID]] = {}
+        self._remote_by_ts: dict[str, set[uuidlib.UUID]] = {}  # for RouteIndex.refilter
         self._advertised: Ledger[AdKey, Advertisement] = Ledger(
             ADVERTISE, problems, group_of=lambda key: key[0], contested=duplicates)
         self._wanted_learned: Ledger[LearnKey, IcRoute] = Ledger(LEARN, problems)
@@ -112,6 +113,31 @@ class RouteIndex:
         stale, self._stale_remotes = self._stale_remotes, {}
         for uuid in stale:
             self._put_remote(uuid)
+
+    def refilter(self, ctx: Context, topology: RouteTopology) -> None:
+        """Take in ``topology``, the same as the index's but for the ports' route controls
+        (filters.py): derive again only what routers with a changed port advertise, and the
+        routes they may learn (those on their transit switches).  Before ``update``."""
+        before, after = self.topology.options.filters, topology.options.filters
+        ports = {port for port in before.keys() | after.keys()
+                 if before.get(port) != after.get(port)}
+        self.topology = topology
+        self._learners = topology.learners()
+        for router in topology.routers.values():
+            if ports.isdisjoint(port.logical_port for port in router.ts_ports):
+                continue
+            for source, contribution in connected_contributions(router, topology.options):
+                self._advertised.put(source, contribution)
+            row = ctx.row(NB, LR, router.uuid)
+            for route in row.static_routes if row is not None else ():
+                record = self._nb_routes.get(route.uuid)
+                if (isinstance(record, LocalRoute)
+                        and router.uuid in self._routers_of.get(route.uuid, ())):
+                    self._advertised.put((router.uuid, route.uuid),
+                                         static_contribution(router, record, topology.options))
+            for port in router.usable_ports:
+                self._stale_remotes.update(
+                    dict.fromkeys(self._remote_by_ts.get(port.transit_switch, ())))
 
     def _update_members(self, ctx: Context, router: uuidlib.UUID) -> None:
         members = self._members.get(router)
@@ -231,6 +257,7 @@ class RouteIndex:
             self._advertised.touch(route.key)
         if route.transit_switch in self._learners and (not own or route.identity is not None):
             self._ic_routes[uuid] = route
+            self._remote_by_ts.setdefault(route.transit_switch, set()).add(uuid)
             if route.prefix is not None:
                 self._remote_by_prefix.setdefault((route.route_table, route.prefix),
                                                  []).append(uuid)
@@ -244,6 +271,7 @@ class RouteIndex:
             self._advertised.touch(route.key)
             if route.identity is None:
                 return
+        _discard(self._remote_by_ts, route.transit_switch, route.uuid)
         if route.prefix is not None:
             _remove(self._remote_by_prefix, (route.route_table, route.prefix), route.uuid)
             if self._near is not None:
@@ -293,6 +321,14 @@ class RouteIndex:
             else:
                 tally.refused[kind, detail] += count
         return tally
+
+
+def _discard(index: dict[Any, set], key: Any, item: Any) -> None:
+    """Take ``item`` out of ``index[key]``, and the key out once its set is empty."""
+    items = index[key]
+    items.discard(item)
+    if not items:
+        del index[key]
 
 
 def _remove(index: dict[Any, list], key: Any, item: Any) -> None:

@@ -32,6 +32,7 @@ from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN, OVERRIDE_CONNE
 from ...db.plan import Plan
 from ...db.values import parse_uuid
 from ..prefixes import Prefix
+from .filters import NO_FILTERS, PortFilters
 from .ledger import Contribution, Problem
 from .overlaps import ProtectedNetworks
 from .reasons import (
@@ -40,6 +41,7 @@ from .reasons import (
     REFUSED_FAMILY,
     REFUSED_LOADBALANCER,
     REFUSED_LOCAL_WINS,
+    REFUSED_TAG,
     REFUSED_UNPARSABLE,
     refusal_reason,
 )
@@ -95,10 +97,15 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
     entries: dict[LearnKey, IcRoute] = {}
     local_wins = family = 0
     counts = []
-    route_table, identity = route.route_table, route.identity
+    route_table, identity, filters = route.route_table, route.identity, options.filters
     for router, port in learners:
         if route_table and route_table != port.route_table:
             continue
+        if filters or route.tag is not None:
+            reason = _filtered(route, filters.get(port.logical_port, NO_FILTERS))
+            if reason is not None:
+                counts.append(((LEARN, reason), 1))
+                continue
         prefixes = local_prefixes.get(router.uuid) if local_prefixes else None
         if prefixes and (route_table, route.prefix) in prefixes:
             local_wins += 1
@@ -119,6 +126,13 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
     if family:
         counts.append(((LEARN, REFUSED_FAMILY), family))
     return Contribution(tuple(entries.items()), tuple(counts))
+
+
+def _filtered(route: IcRoute, port_filters: PortFilters) -> str | None:
+    """Why the learning port's controls (filters.py) refuse ``route``, or None."""
+    if port_filters.refuses_tag(route.tag):
+        return REFUSED_TAG
+    return port_filters.learn.refusal(route.prefix)
 
 
 def _ipv6_neighbour(nexthop: int, port: TsPort) -> bool:

@@ -51,6 +51,16 @@ from ..prefixes import (
     parse_prefix_list,
     parse_route_prefixes,
 )
+from .filters import (
+    LIST_KEYS,
+    PORT,
+    ROUTE_TAG,
+    Controls,
+    FilterMap,
+    PortFilters,
+    controls,
+    port_filters,
+)
 from .ledger import Problem
 
 # A route's identity as in ovn-ic (docs/behaviour.md §6.2): the parsed prefix (family,
@@ -96,6 +106,9 @@ class RouteOptions:
     # advertised into the route table of a transit-switch port, and routes carry
     # options:override-connected, which learners copy.
     east_west: bool = False
+    # The ports' route controls (filters.py), compared apart: when only they changed,
+    # only the routes of the routers concerned are derived again (RouteIndex.refilter).
+    filters: FilterMap = dataclasses.field(default_factory=dict, compare=False)
 
 
 def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
@@ -169,6 +182,7 @@ class LrpView:
     name: str
     networks: tuple[str, ...]
     route_table: str
+    controls: Controls = ()  # its route-control options (filters.py)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -219,9 +233,11 @@ class TopologyCache:
     def __init__(self) -> None:
         # (name, options:router-port) of every LSP, which may be many VIFs.
         self.router_port = RowCache(lambda lsp: (lsp.name, lsp.options.get(ROUTER_PORT)))
-        self.router = RowCache(lambda lr: (lr.name, tuple(lr.ports)))
+        self.router = RowCache(lambda lr: (lr.name, tuple(lr.ports),
+                                           controls(lr.options, LIST_KEYS)))
         self.lrp = RowCache(lambda lrp: LrpView(lrp.uuid, lrp.name, tuple(lrp.networks),
-                                                lrp.options.get("route_table", "")))
+                                                lrp.options.get("route_table", ""),
+                                                controls(lrp.options)))
 
     def sweep(self) -> None:
         for cache in (self.router_port, self.router, self.lrp):
@@ -234,15 +250,42 @@ def read_topology(ctx: Context, cache: TopologyCache,
     options, problems = read_options(ctx)
     ports = read_ts_ports(ctx, cache, az_uuid)
     routers = {}
+    filters: dict[str, PortFilters] = {}
+    filter_problems: list[Problem] = []
     for row in ctx.rows(NB, "Logical_Router"):
-        name, lrps = cache.router(row)
+        name, lrps, router_controls = cache.router(row)
         ts_ports = ports.get(row.uuid, [])
-        routers[row.uuid] = _router_view(row.uuid, name,
-                                         [cache.lrp(lrp) for lrp in lrps] if ts_ports else [],
-                                         ts_ports)
+        lrp_views = [cache.lrp(lrp) for lrp in lrps] if ts_ports else []
+        routers[row.uuid] = _router_view(row.uuid, name, lrp_views, ts_ports)
+        if ts_ports:
+            filter_problems += _read_filters(name, lrp_views, ts_ports, router_controls,
+                                             filters)
     same_az = ctx.has_column(IC_SB, "Availability_Zone", "nb_ic_cfg")
+    if filters:
+        options = dataclasses.replace(options, filters=filters)
     return RouteTopology(az_uuid, options, routers, conflict_rules(ctx.config, routers),
-                         same_az), problems
+                         same_az), (*problems, *filter_problems)
+
+
+def _read_filters(router: str, lrps: list[LrpView], ts_ports: list[TsPort],
+                  router_controls: Controls,
+                  filters: dict[str, PortFilters]) -> list[Problem]:
+    """Put the filters of the router's transit-switch ports that have any into ``filters``;
+    the problems with their lists."""
+    by_name = {lrp.name: lrp.controls for lrp in lrps}
+    problems = []
+    for port in ts_ports:
+        port_controls = by_name.get(port.router_port, ())
+        if not port_controls and not router_controls:
+            continue
+        filters[port.logical_port], invalid = port_filters(port_controls, router_controls)
+        for table, option, entry in invalid:
+            row = port.router_port if table == PORT else router
+            problems.append(Problem(("route-filter", table, row, option, entry),
+                                    "routes.filter_entry_invalid",
+                                    {"table": table, "row": row, "option": option,
+                                     "entry": entry, "message": "not a CIDR: entry ignored"}))
+    return problems
 
 
 def read_ts_ports(ctx: Context, cache: TopologyCache,
@@ -337,6 +380,7 @@ class IcRoute:
     identity: Identity | None  # None: unparsable or link-local next hop
     prefix: Prefix | None
     override: bool = False     # options:override-connected (26.09)
+    tag: str | None = None     # external_ids:ic-route-tag (25.03)
 
     @property
     def source_id(self) -> str:
@@ -389,4 +433,5 @@ def ic_route(row: Any, own_az: uuidlib.UUID | None = None,
                    route_table, ip_prefix, nexthop, origin, ids.get(NB_ID), ids.get(LR_ID),
                    identity(parsed, origin, route_table),
                    parsed[0] if parsed is not None else None,
-                   with_options and is_true(plain(row, "options").get(OVERRIDE_CONNECTED)))
+                   with_options and is_true(plain(row, "options").get(OVERRIDE_CONNECTED)),
+                   ids.get(ROUTE_TAG))
