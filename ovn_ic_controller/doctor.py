@@ -59,6 +59,7 @@ from .sync.routes.reasons import (
     REFUSED_DEFAULT,
     REFUSED_DUPLICATE,
     REFUSED_FAMILY,
+    REFUSED_LB,
     REFUSED_LINK_LOCAL,
     REFUSED_LOADBALANCER,
     REFUSED_LOCAL_WINS,
@@ -352,6 +353,7 @@ _REFUSALS = {
                            "ovn-nbctl set NB_Global . options:ic-route-learn-lb=true, if wanted"),
     REFUSED_FAMILY: (WARNING, "the next hop is of the other address family",
                      "the peer AZ must advertise it with a next hop of the prefix's family"),
+    REFUSED_LB: (INFO, "holds a VIP of the learning router's own load balancers", ""),
 }
 
 
