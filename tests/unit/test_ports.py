@@ -434,3 +434,21 @@ def test_the_global_writer_binds_chassisless_transit_switch_ports(world, concern
     port.addresses = []
     [update] = concern.plan(ctx).ops
     assert (update.db, update.column, update.value) == ("ic_sb_locked", "address", "")
+
+
+def test_the_router_id_is_the_datapaths_nb_uuid_where_northd_writes_one(world, concern):
+    """25.09's northd gives a datapath ``nb_uuid`` and ``type``; ovn-ic reads those first."""
+    ts1 = world.transit_switch()
+    world.router_port(ts1)
+    (datapath,) = world.tables["sb"]["Datapath_Binding"]
+    newer = uuidlib.uuid4()
+    datapath.nb_uuid, datapath.type = [newer], []  # no type: the old way still
+    converge(world, concern)
+    (published,) = world.find("ic_sb", "Port_Binding", logical_port="lsp1")
+    assert published.external_ids == {"router-id": str(ROUTER_ID)}
+    datapath.type = ["logical-router"]
+    converge(world, concern)
+    assert published.external_ids == {"router-id": str(newer)}
+    datapath.external_ids = {}
+    converge(world, concern)
+    assert published.external_ids == {"router-id": str(newer)}
