@@ -51,7 +51,7 @@ class Advertisement:
     lr_id: str  # the UUID of the advertising router, for 23.09+ peers
     override: bool = False  # options:override-connected (26.09)
 
-    def rank(self) -> tuple[bool, str]:
+    def rank(self) -> tuple[bool, bool, str]:
         """The lowest wins among the sources of one row, deterministically so nothing flaps.
 
         Connected first (northd looks connected routes up first anyway), a
