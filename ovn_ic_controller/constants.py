@@ -59,12 +59,14 @@ ROUTE_ADV_DEFAULT = "ic-route-adv-default"
 ROUTE_LEARN = "ic-route-learn"
 ROUTE_LEARN_DEFAULT = "ic-route-learn-default"
 ROUTE_LEARN_LB = "ic-route-learn-lb"  # 25.09: also learn load-balancer VIP routes
+ROUTE_ADV_LB = "ic-route-adv-lb"  # 25.09: advertise the routers' load-balancer VIPs
 ROUTE_BLACKLIST = "ic-route-blacklist"
 ROUTE_DENYLIST = "ic-route-denylist"  # 24.09's name; wins over the blacklist when set
 #: NB Logical_Router_Static_Route external_ids of a learned route: the IC SB Route
 #: it was learned from; and its options key carrying that route's origin.
 LEARNED_ROUTE_KEY = "ic-learned-route"
 ORIGIN = "origin"
+ORIGIN_LOADBALANCER = "loadbalancer"  # IC SB Route.origin of a VIP route (25.09)
 #: IC SB Route external_ids: the NB row (static route or router port) and the
 #: router an AZ advertises the route for.
 NB_ID = "nb-id"

@@ -61,6 +61,7 @@ from .sync.routes.reasons import (
     REFUSED_DUPLICATE,
     REFUSED_FAMILY,
     REFUSED_FILTER,
+    REFUSED_LB,
     REFUSED_LINK_LOCAL,
     REFUSED_LOADBALANCER,
     REFUSED_LOCAL_WINS,
@@ -360,6 +361,7 @@ _REFUSALS = {
                            "ic-route-filter-{direction} list", ""),
     REFUSED_DENY: (INFO, "inside the router's or its transit-switch port's "
                          "ic-route-deny-{direction} list", ""),
+    REFUSED_LB: (INFO, "holds a VIP of the learning router's own load balancers", ""),
 }
 
 

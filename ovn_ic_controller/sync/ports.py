@@ -102,7 +102,7 @@ class Snapshot:
             return Export("", "", None)
         redirect = self.sb_ports.get(f"cr-{peer.logical_port}")
         gateway = optional_ref(redirect.chassis) if redirect is not None else None
-        router_id = parse_uuid(peer.datapath.external_ids.get("logical-router"))
+        router_id = datapath_router(peer.datapath)
         return Export(peer.mac[0] if peer.mac else "",
                       gateway.name if gateway is not None else "", router_id)
 
@@ -111,6 +111,15 @@ class Snapshot:
         """A spine-leaf switch port: every address behind it, where its chassis claimed it."""
         chassis = optional_ref(sb_port.chassis)
         return Export(UNKNOWN, chassis.name if chassis is not None else "", None)
+
+
+def datapath_router(datapath: Any) -> uuidlib.UUID | None:
+    """The NB UUID of a router's SB datapath: ``nb_uuid`` where northd writes it with a
+    ``type`` (25.09 on), as ovn-ic 25.09 reads it; else ``external_ids:logical-router``."""
+    nb_uuid = optional_ref(column(datapath, "nb_uuid", []))
+    if nb_uuid is not None and optional_ref(column(datapath, "type", [])):
+        return nb_uuid
+    return parse_uuid(datapath.external_ids.get("logical-router"))
 
 
 def remote_addresses(binding: Any) -> list[str] | None:
@@ -131,7 +140,7 @@ class TransitSwitchPorts(Concern):
         NB: columns(Logical_Switch="name ports other_config",
                     Logical_Switch_Port="name type options addresses peer"),
         SB: columns(Port_Binding="logical_port options mac chassis datapath",
-                    Datapath_Binding="external_ids", Chassis="name other_config"),
+                    Datapath_Binding="external_ids nb_uuid type", Chassis="name other_config"),
         IC_NB: columns(Transit_Switch="name ports",
                        Transit_Switch_Port="name type chassis peer addresses"),
         IC_SB: columns(Availability_Zone="name",

@@ -598,3 +598,21 @@ def test_a_declared_name_taken_by_a_local_port_is_skipped(world, concern):
     assert {(op.db, op.kind) for op in plan.ops} == {("ic_sb", "set")}
     assert [entry["event"] for entry in logs if entry["log_level"] == "warning"] == [
         "port.declared_skipped"]
+
+
+def test_the_router_id_is_the_datapaths_nb_uuid_where_northd_writes_one(world, concern):
+    """25.09's northd gives a datapath ``nb_uuid`` and ``type``; ovn-ic reads those first."""
+    ts1 = world.transit_switch()
+    world.router_port(ts1)
+    (datapath,) = world.tables["sb"]["Datapath_Binding"]
+    newer = uuidlib.uuid4()
+    datapath.nb_uuid, datapath.type = [newer], []  # no type: the old way still
+    converge(world, concern)
+    (published,) = world.find("ic_sb", "Port_Binding", logical_port="lsp1")
+    assert published.external_ids == {"router-id": str(ROUTER_ID)}
+    datapath.type = ["logical-router"]
+    converge(world, concern)
+    assert published.external_ids == {"router-id": str(newer)}
+    datapath.external_ids = {}
+    converge(world, concern)
+    assert published.external_ids == {"router-id": str(newer)}

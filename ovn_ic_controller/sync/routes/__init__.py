@@ -9,6 +9,7 @@ Exports the ``Routes`` concern.  Data flows one way through the package:
   (``ledger``), what every route wants: advertised IC SB rows (``advertise``)
   and learned NB routes (``learn``), with the reasons for refusals
   (``reasons``); it hands out the keys that may have changed;
+- ``vips``: the routers' load-balancer VIPs, advertised and not learned over;
 - ``advertise.plan_advertisement`` and ``learn.plan_learned`` compare one such
   key with the database and emit the ops; they only read.
 
@@ -55,7 +56,10 @@ _IC_ROUTE = " ".join(IC_ROUTE_COLUMNS)
 
 class Routes(Concern):
     name = "routes"
-    reads = {NB: columns(NB_Global="options", Logical_Router="name ports static_routes options",
+    reads = {NB: columns(NB_Global="options",
+                         Logical_Router="name ports static_routes options enabled load_balancer "
+                                        "load_balancer_group",
+                         Load_Balancer="vips", Load_Balancer_Group="load_balancer",
                          Logical_Router_Port="name networks options",
                          Logical_Router_Static_Route=_STATIC_ROUTE + " policy",
                          Logical_Switch_Port="name options"),

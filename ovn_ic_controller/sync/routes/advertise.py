@@ -9,10 +9,11 @@ same prefix never make the transaction fail (23.03 keyed them apart by origin).
 Every own row not wanted is withdrawn, wherever it is: on a transit switch where
 this AZ has no port left, and everywhere once ``ic-route-adv`` is off (Q13).
 
-Each static route (once per router holding it) and each connected network is
-a source in a Ledger (ledger.py) under those keys; of several sources of one
-key the lowest ``Advertisement.rank`` wins (``winner``), the others are
-reported as duplicates (``duplicates``, Q1).  ``plan_advertisement`` compares
+Each static route (once per router holding it), each connected network and
+each load-balancer VIP of a router (vips.py) is a source in a Ledger
+(ledger.py) under those keys; of several sources of one key the lowest
+``Advertisement.rank`` wins (``winner``), the others are reported as
+duplicates (``duplicates``, Q1).  ``plan_advertisement`` compares
 one key's winner with this AZ's rows under that key.
 """
 
@@ -22,7 +23,7 @@ import dataclasses
 import uuid as uuidlib
 from collections.abc import Collection, Hashable, Iterator, Sequence
 
-from ...constants import IC_SB, LR_ID, NB_ID, OVERRIDE_CONNECTED
+from ...constants import IC_SB, LR_ID, NB_ID, ORIGIN_LOADBALANCER, OVERRIDE_CONNECTED
 from ...db.plan import Plan
 from ..prefixes import Prefix, parse_cidr
 from .filters import ROUTE_TAG, FilterMap
@@ -52,13 +53,14 @@ class Advertisement:
     override: bool = False  # options:override-connected (26.09)
     tag: str = ""  # external_ids:ic-route-tag, the port's ic-route-tag (25.03)
 
-    def rank(self) -> tuple[bool, str]:
+    def rank(self) -> tuple[bool, bool, str]:
         """The lowest wins among the sources of one row, deterministically so nothing flaps.
 
-        Connected first (northd looks connected routes up first anyway), then
-        the lower NB UUID (canonical UUID strings sort as the UUIDs do).
+        Connected first (northd looks connected routes up first anyway), a
+        load-balancer VIP last (a static route to it says more), then the lower NB
+        UUID (canonical UUID strings sort as the UUIDs do).
         """
-        return self.origin != ORIGIN_CONNECTED, self.nb_id
+        return self.origin != ORIGIN_CONNECTED, self.origin == ORIGIN_LOADBALANCER, self.nb_id
 
 
 def static_contribution(router: RouterView, route: LocalRoute,
@@ -68,7 +70,8 @@ def static_contribution(router: RouterView, route: LocalRoute,
     ports = router.usable_by_table.get(route.route_table)
     if not options.advertise or not ports or route.policy == "src-ip":
         return NOTHING
-    if not route.parses:
+    if not route.parses and not (route.nexthop == "discard" and options.discard
+                                 and route.prefix is not None):
         return _unadvertisable(router, route)
     refused = _refusal(route.prefix, options)
     if refused:
@@ -109,6 +112,17 @@ def connected_contributions(router: RouterView,
         yield source, contribution
 
 
+def vip_contribution(router: RouterView, vip: Prefix, lb_id: str,
+                     options: RouteOptions) -> Contribution:
+    """What a load-balancer VIP of ``router`` advertises with ``ic-route-adv-lb`` (25.09):
+    a host route into <main> through every usable port, ``nb-id`` the load balancer."""
+    if not (options.advertise and options.advertise_lb) or not router.usable_ports:
+        return NOTHING
+    return _refusal(vip, options) or _through_ports(
+        router.usable_ports, "", vip, str(vip),
+        Advertisement(ORIGIN_LOADBALANCER, lb_id, router.id_text), options.filters)
+
+
 def _through_ports(ports: Collection[TsPort], route_table: str, prefix: Prefix,
                    prefix_text: str, advertisement: Advertisement,
                    filters: FilterMap) -> Contribution:
@@ -142,8 +156,8 @@ def _refusal(prefix: Prefix, options: RouteOptions) -> Contribution:
 
 
 def _unadvertisable(router: RouterView, route: LocalRoute) -> Contribution:
-    """A blackhole route or one via a link-local next hop is valid NB data, not advertised
-    (as in 23.03); anything else that does not parse is reported."""
+    """A blackhole route (before 26.03's schema) or one via a link-local next hop is valid
+    NB data, not advertised (as in 23.03); anything else that does not parse is reported."""
     if route.nexthop == "discard":
         return NOTHING
     if route.prefix is not None and parse_cidr(route.nexthop) is not None:

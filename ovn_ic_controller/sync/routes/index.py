@@ -31,6 +31,7 @@ from .advertise import (
     connected_contributions,
     duplicates,
     static_contribution,
+    vip_contribution,
     winner,
 )
 from .learn import LearnKey, learners_of, remote_contribution, unparsable_learned
@@ -46,6 +47,7 @@ from .records import (
     ic_route,
     static_route,
 )
+from .vips import RouterVips
 
 ROUTE = "Route"
 _NONE: tuple = ()
@@ -88,6 +90,8 @@ class RouteIndex:
         # neighbourhood, to re-check those a static route appearing or going concerns.
         self._protected = ProtectedNetworks(topology.conflicts, topology.routers)
         self._near = Neighbourhoods() if topology.conflicts.static_routes else None
+        # The routers' load-balancer VIPs, where the IC SB knows routes of them (25.09).
+        self._vips = RouterVips() if topology.options.load_balancers else None
 
     # ---------------------------------------------------------------- update
     def update(self, ctx: Context, changed: ChangedRows | None) -> None:
@@ -110,6 +114,9 @@ class RouteIndex:
             self._update_members(ctx, uuid)
         for uuid in routes:
             self._update_ic_route(ctx, uuid)
+        if self._vips is not None:
+            for router, vip in self._vips.update(ctx, changed):
+                self._put_vip(router, vip)
         stale, self._stale_remotes = self._stale_remotes, {}
         for uuid in stale:
             self._put_remote(uuid)
@@ -135,6 +142,8 @@ class RouteIndex:
                         and router.uuid in self._routers_of.get(route.uuid, ())):
                     self._advertised.put((router.uuid, route.uuid),
                                          static_contribution(router, record, topology.options))
+            for vip in self._vips.of_router(router.uuid) if self._vips is not None else ():
+                self._put_vip(router.uuid, vip)
             for port in router.usable_ports:
                 self._stale_remotes.update(
                     dict.fromkeys(self._remote_by_ts.get(port.transit_switch, ())))
@@ -241,6 +250,30 @@ class RouteIndex:
         if changed is not None:
             self._stale_remotes.update(dict.fromkeys(self._near.within(changed)))
 
+    def _put_vip(self, router_uuid: uuidlib.UUID, vip: Prefix) -> None:
+        """Advertise the VIP as its lowest load balancer now says, and judge again the remote
+        routes that hold it (vips.py)."""
+        router = self.topology.routers.get(router_uuid)
+        if router is None:
+            return
+        lbs = self._vips.lbs(router_uuid, vip)
+        source = (router_uuid, vip)
+        if lbs:
+            self._advertised.put(source, vip_contribution(router, vip, str(min(lbs)),
+                                                          self.topology.options))
+        else:
+            self._advertised.drop(source)
+        if not self.topology.options.learn or not router.usable_ports:
+            return
+        width = 32 if vip.family == 4 else 128
+        for table in {"", *(port.route_table for port in router.usable_ports)}:
+            for plen in range(width + 1):
+                shift = width - plen
+                key = (table, Prefix(vip.family, vip.value >> shift << shift, plen))
+                remotes = self._remote_by_prefix.get(key)
+                if remotes:
+                    self._stale_remotes.update(dict.fromkeys(remotes))
+
     def _update_ic_route(self, ctx: Context, uuid: uuidlib.UUID) -> None:
         before = self._ic_routes.pop(uuid, None)
         if before is not None:
@@ -286,7 +319,8 @@ class RouteIndex:
         learners = learners_of(route, self._learners.get(route.transit_switch, ()),
                                self.topology.az)
         self._wanted_learned.put(uuid, remote_contribution(
-            route, learners, self._local_prefixes, self.topology.options, self._protected))
+            route, learners, self._local_prefixes, self.topology.options, self._protected,
+            self._vips))
 
     # ---------------------------------------------------------------- read
     def dirty_advertisements(self) -> Iterator[tuple[AdKey, Advertisement | None,

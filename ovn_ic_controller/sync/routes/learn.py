@@ -28,7 +28,15 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Collection, Mapping, Sequence
 
-from ...constants import LEARNED_ROUTE_KEY, LR, LRSR, NB, ORIGIN, OVERRIDE_CONNECTED
+from ...constants import (
+    LEARNED_ROUTE_KEY,
+    LR,
+    LRSR,
+    NB,
+    ORIGIN,
+    ORIGIN_LOADBALANCER,
+    OVERRIDE_CONNECTED,
+)
 from ...db.plan import Plan
 from ...db.values import parse_uuid
 from ..prefixes import Prefix
@@ -39,6 +47,7 @@ from .reasons import (
     LEARN,
     LEARNED,
     REFUSED_FAMILY,
+    REFUSED_LB,
     REFUSED_LOADBALANCER,
     REFUSED_LOCAL_WINS,
     REFUSED_TAG,
@@ -46,9 +55,9 @@ from .reasons import (
     refusal_reason,
 )
 from .records import IcRoute, Identity, LearnedRoute, RouteOptions, RouterView, TsPort
+from .vips import RouterVips
 
 LearnKey = tuple[uuidlib.UUID, Identity | None]  # router, identity of its learned routes
-ORIGIN_LOADBALANCER = "loadbalancer"  # IC SB Route.origin of a VIP route (25.09)
 LocalPrefixes = Mapping[uuidlib.UUID, Collection[tuple[str, Prefix]]]  # router -> (table, prefix)
 
 
@@ -70,12 +79,14 @@ def learners_of(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
 
 def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
                         local_prefixes: LocalPrefixes, options: RouteOptions,
-                        protected: ProtectedNetworks | None = None) -> Contribution:
+                        protected: ProtectedNetworks | None = None,
+                        vips: RouterVips | None = None) -> Contribution:
     """What a route makes the routers learning through its transit switch learn.
 
     ``learners`` are the (router, usable port) pairs on that transit switch that may
     learn it (``learners_of``); ``protected`` judges conflicts with their local networks
-    (overlaps.py).
+    (overlaps.py); ``vips`` holds their load-balancer VIPs, which no route they learn may
+    hold (vips.py).
     """
     if route.identity is None:
         return Contribution(counts=(((LEARN, REFUSED_UNPARSABLE), 1),), problems=(
@@ -95,7 +106,7 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
     if reason is not None:
         return Contribution(counts=(((LEARN, reason), 1),))
     entries: dict[LearnKey, IcRoute] = {}
-    local_wins = family = 0
+    local_wins = family = over_vip = 0
     counts = []
     route_table, identity, filters = route.route_table, route.identity, options.filters
     for router, port in learners:
@@ -113,6 +124,9 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
         if mixed and not _ipv6_neighbour(route.identity[4], port):
             family += 1
             continue
+        if vips is not None and vips.covers(router.uuid, route.prefix):
+            over_vip += 1
+            continue
         if protected is not None:
             refused, noted = protected.judge(router, route)
             counts += noted
@@ -125,6 +139,8 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
         counts.append(((LEARN, REFUSED_LOCAL_WINS), local_wins))
     if family:
         counts.append(((LEARN, REFUSED_FAMILY), family))
+    if over_vip:
+        counts.append(((LEARN, REFUSED_LB), over_vip))
     return Contribution(tuple(entries.items()), tuple(counts))
 
 

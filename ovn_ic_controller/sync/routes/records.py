@@ -25,9 +25,11 @@ from ...constants import (
     NB,
     NB_ID,
     ORIGIN,
+    ORIGIN_LOADBALANCER,
     OVERRIDE_CONNECTED,
     ROUTE_ADV,
     ROUTE_ADV_DEFAULT,
+    ROUTE_ADV_LB,
     ROUTE_BLACKLIST,
     ROUTE_DENYLIST,
     ROUTE_LEARN,
@@ -37,7 +39,7 @@ from ...constants import (
     ROUTER_PORT,
 )
 from ...db.rowcache import RowCache
-from ...db.values import is_true, parse_uuid, plain, plain_columns
+from ...db.values import column, is_true, parse_uuid, plain, plain_columns
 from ..base import Context
 from ..common import nb_global
 from ..prefixes import (
@@ -101,6 +103,7 @@ class RouteOptions:
     learn: bool = False
     learn_default: bool = False
     learn_lb: bool = False  # ic-route-learn-lb (25.09): learn routes of origin loadbalancer
+    advertise_lb: bool = False  # ic-route-adv-lb (25.09): advertise load-balancer VIPs
     denylist: PrefixMatcher = dataclasses.field(default_factory=lambda: PrefixMatcher(()))
     # The IC SB has Route.options (26.09's east-west routing): connected networks are also
     # advertised into the route table of a transit-switch port, and routes carry
@@ -109,6 +112,12 @@ class RouteOptions:
     # The ports' route controls (filters.py), compared apart: when only they changed,
     # only the routes of the routers concerned are derived again (RouteIndex.refilter).
     filters: FilterMap = dataclasses.field(default_factory=dict, compare=False)
+    # The IC SB's Route.origin takes "loadbalancer" (25.09's schema): VIPs are advertised
+    # (with advertise_lb), never learned over (vips.py), and disabled routers learn nothing.
+    load_balancers: bool = False
+    # The IC SB has Datapath_Binding.nb_ic_uuid (26.03's schema): static routes with
+    # next hop "discard" are advertised, with the transit-switch port's address.
+    discard: bool = False
 
 
 def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
@@ -129,8 +138,12 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
                         learn=is_true(options.get(ROUTE_LEARN)),
                         learn_default=is_true(options.get(ROUTE_LEARN_DEFAULT)),
                         learn_lb=is_true(options.get(ROUTE_LEARN_LB)),
+                        advertise_lb=is_true(options.get(ROUTE_ADV_LB)),
                         denylist=PrefixMatcher(entries),
-                        east_west=ctx.has_column(IC_SB, "Route", "options")), problems
+                        east_west=ctx.has_column(IC_SB, "Route", "options"),
+                        load_balancers=ORIGIN_LOADBALANCER in (
+                            ctx.enum(IC_SB, "Route", "origin") or ()),
+                        discard=ctx.has_column(IC_SB, "Datapath_Binding", "nb_ic_uuid")), problems
 
 
 SCOPE_STATIC_ROUTES = "subnets+static-routes"  # conflict-scope: static routes protected too
@@ -199,6 +212,7 @@ class RouterView:
     # The usable ports by route table, derived from them: asked once per static route.
     usable_by_table: dict[str, tuple[TsPort, ...]] = dataclasses.field(
         default_factory=dict, compare=False, hash=False)
+    enabled: bool = True                           # Logical_Router.enabled is not false
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,6 +236,8 @@ class RouteTopology:
         found: dict[str, list[tuple[RouterView, TsPort]]] = {}
         if self.options.learn:
             for router in self.routers.values():
+                if not router.enabled and self.options.load_balancers:
+                    continue  # as 25.09.1: a disabled router learns nothing
                 for port in router.usable_ports:
                     found.setdefault(port.transit_switch, []).append((router, port))
         return found
@@ -234,7 +250,8 @@ class TopologyCache:
         # (name, options:router-port) of every LSP, which may be many VIFs.
         self.router_port = RowCache(lambda lsp: (lsp.name, lsp.options.get(ROUTER_PORT)))
         self.router = RowCache(lambda lr: (lr.name, tuple(lr.ports),
-                                           controls(lr.options, LIST_KEYS)))
+                                           controls(lr.options, LIST_KEYS),
+                                           column(lr, "enabled", []) != [False]))
         self.lrp = RowCache(lambda lrp: LrpView(lrp.uuid, lrp.name, tuple(lrp.networks),
                                                 lrp.options.get("route_table", ""),
                                                 controls(lrp.options)))
@@ -253,10 +270,10 @@ def read_topology(ctx: Context, cache: TopologyCache,
     filters: dict[str, PortFilters] = {}
     filter_problems: list[Problem] = []
     for row in ctx.rows(NB, "Logical_Router"):
-        name, lrps, router_controls = cache.router(row)
+        name, lrps, router_controls, enabled = cache.router(row)
         ts_ports = ports.get(row.uuid, [])
         lrp_views = [cache.lrp(lrp) for lrp in lrps] if ts_ports else []
-        routers[row.uuid] = _router_view(row.uuid, name, lrp_views, ts_ports)
+        routers[row.uuid] = _router_view(row.uuid, name, lrp_views, ts_ports, enabled)
         if ts_ports:
             filter_problems += _read_filters(name, lrp_views, ts_ports, router_controls,
                                              filters)
@@ -316,10 +333,10 @@ def read_ts_ports(ctx: Context, cache: TopologyCache,
 
 
 def _router_view(uuid: uuidlib.UUID, name: str, lrps: list[LrpView],
-                 ts_ports: list[TsPort]) -> RouterView:
+                 ts_ports: list[TsPort], enabled: bool = True) -> RouterView:
     """The router with each TS port's route_table taken from its LRP."""
     if not ts_ports:
-        return RouterView(uuid, str(uuid), name)
+        return RouterView(uuid, str(uuid), name, enabled=enabled)
     tables = {lrp.name: lrp.route_table for lrp in lrps}
     resolved = tuple(dataclasses.replace(port, route_table=tables.get(port.router_port, ""))
                      for port in ts_ports)
@@ -330,7 +347,7 @@ def _router_view(uuid: uuidlib.UUID, name: str, lrps: list[LrpView],
     by_table: dict[str, tuple[TsPort, ...]] = {}
     for port in usable:
         by_table[port.route_table] = (*by_table.get(port.route_table, ()), port)
-    return RouterView(uuid, str(uuid), name, resolved, usable, connected, by_table)
+    return RouterView(uuid, str(uuid), name, resolved, usable, connected, by_table, enabled)
 
 
 # --------------------------------------------------------------------- routes
