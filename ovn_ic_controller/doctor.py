@@ -58,6 +58,7 @@ from .sync.routes.reasons import (
     REFUSED_CONFLICT,
     REFUSED_DEFAULT,
     REFUSED_DUPLICATE,
+    REFUSED_DYNAMIC,
     REFUSED_FAMILY,
     REFUSED_LINK_LOCAL,
     REFUSED_LOADBALANCER,
@@ -352,6 +353,8 @@ _REFUSALS = {
                            "ovn-nbctl set NB_Global . options:ic-route-learn-lb=true, if wanted"),
     REFUSED_FAMILY: (WARNING, "the next hop is of the other address family",
                      "the peer AZ must advertise it with a next hop of the prefix's family"),
+    REFUSED_DYNAMIC: (INFO, "the router learned the prefix by dynamic routing "
+                            "(SB Learned_Route)", ""),
 }
 
 

@@ -25,13 +25,14 @@ REFUSED_LOCAL_WINS = "local-wins"    # the router has a static route to the pref
 REFUSED_CONFLICT = "conflict"        # overlaps a local network, under conflict-policy=deny
 REFUSED_FAMILY = "family"            # next hop of the other family, not IPv4 over IPv6
 REFUSED_LOADBALANCER = "loadbalancer"  # a load-balancer VIP route without ic-route-learn-lb
+REFUSED_DYNAMIC = "dynamic"          # the router learned the prefix by dynamic routing (26.03)
 
 _COMMON = (REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL, REFUSED_UNPARSABLE)
 REFUSAL_SERIES = ([(ADVERTISE, reason) for reason in
                    (*_COMMON, REFUSED_NO_NEXTHOP, REFUSED_DUPLICATE)]
                   + [(LEARN, reason) for reason in (*_COMMON, REFUSED_LOCAL_WINS,
                                                     REFUSED_CONFLICT, REFUSED_FAMILY,
-                                                    REFUSED_LOADBALANCER)])
+                                                    REFUSED_LOADBALANCER, REFUSED_DYNAMIC)])
 
 
 def refusal_reason(prefix: Prefix, *, allow_default: bool,
