@@ -1,5 +1,5 @@
 """Dynamic routing: the prefixes a router learned by BGP (SB Learned_Route), advertised and
-not learned back (ovn-ic 26.03, docs/behaviour.md §6.8).
+not learned back (ovn-ic 26.03, docs/behaviour.md §6.4 step 6, §6.5).
 
 ovn-controller writes a Learned_Route row per route a router's dynamic routing learned.
 ovn-ic 26.03 advertises each prefix of a router's datapath as it does a connected
