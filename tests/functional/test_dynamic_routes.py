@@ -5,7 +5,9 @@ against the all-C run (releaseview).
 Each AZ's router learns prefixes "by BGP": the Learned_Route rows are made with
 ovn-sbctl as ovn-controller makes them.  lr1 has 10.100/16 and 10.101/16, lr2 10.101/16
 and 10.102/16: each advertises its own, and neither learns the other's 10.101/16 until
-lr2's goes.  With 25.03 (no Datapath_Binding.nb_uuid in its SB) nothing of it happens,
+lr2's goes; with 26.09, lr2's northd then re-advertises by BGP (hub-and-spoke) what lr2
+learned with origin connected-dynamic; last, az1 advertises IPv4 with IPv6 next hops.
+With 25.03 (no Datapath_Binding.nb_uuid in its SB) nothing of it happens,
 and ours must not make anything happen either.
 """
 
@@ -17,6 +19,7 @@ from releaseview import (
     TIMEOUT,
     Step,
     add_gateways,
+    advertised_routes,
     connect_in_turn,
     gateways_mirrored,
     has,
@@ -27,6 +30,7 @@ from releaseview import (
     run_compared,
     run_reference,
     start_all,
+    tables_of,
 )
 from routeview import enable_routes
 from testbed import temporary_testbed, wait_until
@@ -82,6 +86,21 @@ def lr2_learns_it_from_az1(tb):
     return ("10.101.0.0/16", "") in az2 and ("10.101.0.0/16", "") not in az1
 
 
+def hub_and_spoke(tb, sides):
+    """26.09's northd re-advertises by BGP what lr2 learned over IC with origin
+    connected-dynamic: the learner must have copied that origin."""
+    tb.azs[1].nbctl("set", "Logical_Router", "lr2",
+                    'options:dynamic-routing-redistribute="connected,static,hub-spoke"')
+
+
+def lr2_re_advertises(tb):
+    return ("lr2", "10.100.0.0/16") in advertised_routes(tb.azs[1])
+
+
+def has_origin(origin):
+    return lambda tb: origin in (tables_of(tb, "ic_sb") and tb._schemas["ic_sb.origins"])
+
+
 def ipv4_over_ipv6(tb, sides):
     az1, az2 = tb.azs
     az1.nbctl("set", "Logical_Router", "lr1", "options:ic-route-ipv4-next-hop-ipv6=true")
@@ -106,6 +125,7 @@ STEPS = [
          has("sb", "Datapath_Binding", "nb_uuid")),
     Step("a BGP prefix gone", lr2_forgets_one, lr2_learns_it_from_az1,
          has("sb", "Datapath_Binding", "nb_uuid")),
+    Step("hub and spoke", hub_and_spoke, lr2_re_advertises, has_origin("connected-dynamic")),
     Step("IPv4 routes with an IPv6 next hop", ipv4_over_ipv6, az1_advertises_ipv4_via_ipv6,
          has("ic_sb", "Route", "options")),
 ]
