@@ -83,6 +83,10 @@ class Tally:
 
 
 # ------------------------------------------------------------------- topology
+ORIGIN_CONNECTED_DYNAMIC = "connected-dynamic"  # IC SB Route.origin of a dynamic prefix (26.09)
+IPV4_VIA_IPV6 = "ic-route-ipv4-next-hop-ipv6"  # LR / LRP option (26.09)
+
+
 @dataclasses.dataclass(frozen=True)
 class RouteOptions:
     """NB_Global options of route sync (docs/behaviour.md §6.1, the denylist §8)."""
@@ -125,9 +129,6 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
                         dynamic_origin=ORIGIN_CONNECTED_DYNAMIC if ORIGIN_CONNECTED_DYNAMIC in (
                             ctx.enum(IC_SB, "Route", "origin") or ()) else "connected"), problems
 
-
-ORIGIN_CONNECTED_DYNAMIC = "connected-dynamic"  # IC SB Route.origin of a dynamic prefix (26.09)
-IPV4_VIA_IPV6 = "ic-route-ipv4-next-hop-ipv6"  # LR / LRP option (26.09)
 
 SCOPE_STATIC_ROUTES = "subnets+static-routes"  # conflict-scope: static routes protected too
 
@@ -345,7 +346,6 @@ def ipv4_next_hop_ipv6(router_option: str | None, port_option: str | None) -> bo
     if port_option is None:
         return default
     return port_option.lower() != "false" if default else port_option.lower() == "true"
-
 
 
 # --------------------------------------------------------------------- routes
