@@ -59,6 +59,7 @@ from .sync.routes.reasons import (
     REFUSED_DEFAULT,
     REFUSED_DENY,
     REFUSED_DUPLICATE,
+    REFUSED_DYNAMIC,
     REFUSED_FAMILY,
     REFUSED_FILTER,
     REFUSED_LB,
@@ -362,6 +363,8 @@ _REFUSALS = {
     REFUSED_DENY: (INFO, "inside the router's or its transit-switch port's "
                          "ic-route-deny-{direction} list", ""),
     REFUSED_LB: (INFO, "holds a VIP of the learning router's own load balancers", ""),
+    REFUSED_DYNAMIC: (INFO, "the router learned the prefix by dynamic routing "
+                            "(SB Learned_Route)", ""),
 }
 
 

@@ -141,6 +141,9 @@ def dump(tb):
             (zones.get(row["availability_zone"]), row["name"], sorted(_as_list(row["addresses"])),
              row["external_ids"]) for row in ic_sb.get("Address_Set", ())),
     }
+    if "Advertised_Route" in tables_of(tb, "sb"):  # dynamic routing (25.03+)
+        for az in tb.azs:
+            azs[az.name]["sb.advertised_routes"] = advertised_routes(az)
     for az, sections in azs.items():
         for section, value in sections.items():
             if section == "learned":
@@ -164,6 +167,16 @@ def _gateways(ic_sb, zones):
     return {row["name"]: (zones.get(row["availability_zone"]), row["hostname"],
                           sorted(encaps[uuid] for uuid in _as_list(row["encaps"])))
             for row in ic_sb["Gateway"]}
+
+
+def advertised_routes(az):
+    """(router, prefix) of each route northd has dynamic routing advertise, e.g. a route
+    learned over IC with origin connected-dynamic under hub-spoke (26.09)."""
+    found = query(az.sbctl, Advertised_Route="datapath ip_prefix",
+                  Datapath_Binding="external_ids")
+    names = {row["_uuid"]: row["external_ids"].get("name") for row in found["Datapath_Binding"]}
+    return sorted((names.get(row["datapath"]), row["ip_prefix"])
+                  for row in found["Advertised_Route"])
 
 
 def _az_rows(az):

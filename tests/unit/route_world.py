@@ -57,7 +57,8 @@ class World(Replica):
         return self.add("ic_nb", "Transit_Switch", name=name)
 
     def router(self, name="lr1"):
-        return self.add("nb", "Logical_Router", name=name, ports=[], static_routes=[], options={})
+        return self.add("nb", "Logical_Router", name=name, ports=[], static_routes=[],
+                        options={}, load_balancer=[], load_balancer_group=[])
 
     def lrp(self, router, name, *networks, route_table=None):
         options = {"route_table": route_table} if route_table is not None else {}

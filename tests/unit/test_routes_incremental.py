@@ -270,3 +270,48 @@ def test_incremental_passes_reach_what_a_full_computation_wants(seed, settings):
         full = Routes()
         assert not full.plan(scenario.world.ctx()), "a full computation would change more"
         assert incremental.concern.tally == full.tally
+
+
+def test_a_changed_learned_route_re_derives_only_its_routers_prefix(monkeypatch):
+    """SB Learned_Route (26.03): 20 routers with 50 dynamic prefixes each, 1000 other AZs'
+    routes; one Learned_Route changing its prefix costs the advertisement of that prefix and
+    a judgement of the remote routes to the old and new prefix, nothing of the others."""
+    world = World()
+    world.schemas = {"sb": {"tables": {"Learned_Route": {"columns": {"ip_prefix": {}}},
+                                       "Datapath_Binding": {"columns": {"nb_uuid": {}}}}},
+                     "ic_sb": {"tables": {"Datapath_Binding": {"columns": {"nb_ic_uuid": {}}}}}}
+    world.transit_switch("ts1")
+    rows = []
+    for r in range(20):
+        router = world.router(f"lr{r}")
+        world.attach(router, "ts1", f"aa:aa:aa:aa:aa:{r:02x} 169.254.100.{r + 1}/24")
+        dp = world.add("sb", "Datapath_Binding", nb_uuid=[router.uuid])
+        rows += [world.add("sb", "Learned_Route", datapath=dp, ip_prefix=f"10.{r}.{i}.0/24")
+                 for i in range(50)]
+    for i in range(1000):
+        world.remote_route(f"172.16.{i // 256}.{i % 256}/32", PEER_ADDRESS)
+    world.remote_route("10.7.99.0/24", PEER_ADDRESS)
+    incremental = Incremental(world)
+    incremental.sync()
+    assert len(world.advertised()) == 1000
+    lr7 = world.named("nb", "Logical_Router", "lr7")
+    assert ("10.7.99.0/24", PEER_ADDRESS, "", "connected") in world.learned(lr7)
+
+    advertised, judged, filtered = [], [], []
+    dynamic_contribution = routes_index.dynamic_contribution
+    remote_contribution = routes_index.remote_contribution
+    static_contribution = routes_index.static_contribution
+    monkeypatch.setattr(routes_index, "dynamic_contribution", lambda router, prefix, options: (
+        advertised.append((router.name, prefix)) or dynamic_contribution(router, prefix, options)))
+    monkeypatch.setattr(routes_index, "remote_contribution", lambda route, *args: (
+        judged.append(route.ip_prefix) or remote_contribution(route, *args)))
+    monkeypatch.setattr(routes_index, "static_contribution", lambda *args: (
+        filtered.append(args) or static_contribution(*args)))
+    rows[7 * 50 + 3].ip_prefix = "10.7.99.0/24"
+    incremental.sync()
+    assert advertised == [("lr7", "10.7.99.0/24")]
+    assert judged == ["10.7.99.0/24"]
+    assert not filtered
+    assert ("10.7.99.0/24", PEER_ADDRESS, "", "connected") not in world.learned(lr7)
+    assert ("ts1", "", "10.7.3.0/24", "169.254.100.8", "connected") not in world.advertised()
+    assert ("ts1", "", "10.7.99.0/24", "169.254.100.8", "connected") in world.advertised()

@@ -25,9 +25,6 @@ IC_SB_26_03 = {"tables": {"Route": {"columns": {"origin": ORIGINS_25_09}},
 
 def newer(world, schema=IC_SB_25_09):
     world.schemas = {"ic_sb": schema}
-    for router in world.tables["nb"]["Logical_Router"]:
-        router.__dict__.setdefault("load_balancer", [])
-        router.__dict__.setdefault("load_balancer_group", [])
     return world
 
 

@@ -34,11 +34,12 @@ from collections import Counter
 from typing import Any
 
 from ... import logs
-from ...constants import IC_NB, IC_SB, NB
+from ...constants import IC_NB, IC_SB, NB, SB
 from ...db.plan import Plan
 from ..base import Concern, Context, columns
 from ..common import publish_gauge
 from .advertise import plan_advertisement
+from .dynamic import LEARNED_ROUTE_COLUMNS
 from .index import RouteIndex
 from .learn import plan_learned
 from .ledger import Problems
@@ -63,6 +64,7 @@ class Routes(Concern):
                          Logical_Router_Port="name networks options",
                          Logical_Router_Static_Route=_STATIC_ROUTE + " policy",
                          Logical_Switch_Port="name options"),
+             SB: columns(Datapath_Binding="nb_uuid", Learned_Route=" ".join(LEARNED_ROUTE_COLUMNS)),
              IC_NB: columns(Transit_Switch="name"),
              IC_SB: columns(Availability_Zone="name",
                             Port_Binding="availability_zone transit_switch logical_port "

@@ -52,15 +52,18 @@ class Advertisement:
     lr_id: str  # the UUID of the advertising router, for 23.09+ peers
     override: bool = False  # options:override-connected (26.09)
     tag: str = ""  # external_ids:ic-route-tag, the port's ic-route-tag (25.03)
+    dynamic: bool = False   # a prefix the router learned by dynamic routing (dynamic.py)
 
     def rank(self) -> tuple[bool, bool, str]:
         """The lowest wins among the sources of one row, deterministically so nothing flaps.
 
-        Connected first (northd looks connected routes up first anyway), a
-        load-balancer VIP last (a static route to it says more), then the lower NB
-        UUID (canonical UUID strings sort as the UUIDs do).
+        What is configured before what was learned by dynamic routing (ovn-ic
+        collects it last), connected first (northd looks connected routes up
+        first anyway), a load-balancer VIP last (a static route to it says more),
+        then the lower NB UUID (canonical UUID strings sort as the UUIDs do).
         """
-        return self.origin != ORIGIN_CONNECTED, self.origin == ORIGIN_LOADBALANCER, self.nb_id
+        return (self.dynamic, self.origin != ORIGIN_CONNECTED,
+                self.origin == ORIGIN_LOADBALANCER, self.nb_id)
 
 
 def static_contribution(router: RouterView, route: LocalRoute,
@@ -98,18 +101,27 @@ def connected_contributions(router: RouterView,
                         {"router": router.name, "lrp": str(lrp_uuid), "network": network,
                          "message": "connected network not advertised: it does not parse"}),))
             continue
-        advertisement = Advertisement(ORIGIN_CONNECTED, str(lrp_uuid), router.id_text)
-        contribution = _refusal(prefix, options) or _through_ports(
-            router.usable_ports, "", prefix, str(prefix), advertisement, options.filters)
-        if options.east_west and contribution.entries:
-            override = dataclasses.replace(advertisement, override=True)
-            for table, ports in router.usable_by_table.items():
-                if table:
-                    extra = _through_ports(ports, table, prefix, str(prefix), override,
-                                           options.filters)
-                    contribution = Contribution(contribution.entries + extra.entries,
-                                                contribution.counts)
-        yield source, contribution
+        yield source, network_contribution(
+            router, prefix, Advertisement(ORIGIN_CONNECTED, str(lrp_uuid), router.id_text),
+            options)
+
+
+def network_contribution(router: RouterView, prefix: Prefix, advertisement: Advertisement,
+                         options: RouteOptions) -> Contribution:
+    """A network of the router (an LRP's, or one learned by dynamic routing) into <main>
+    through every usable port; with 26.09's east-west routing also into the route table of
+    each port that has one, as connected and marked override-connected."""
+    contribution = _refusal(prefix, options) or _through_ports(
+        router.usable_ports, "", prefix, str(prefix), advertisement, options.filters)
+    if options.east_west and contribution.entries:
+        override = dataclasses.replace(advertisement, origin=ORIGIN_CONNECTED, override=True)
+        for table, ports in router.usable_by_table.items():
+            if table:
+                extra = _through_ports(ports, table, prefix, str(prefix), override,
+                                       options.filters)
+                contribution = Contribution(contribution.entries + extra.entries,
+                                            contribution.counts)
+    return contribution
 
 
 def vip_contribution(router: RouterView, vip: Prefix, lb_id: str,

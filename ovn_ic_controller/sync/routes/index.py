@@ -5,7 +5,8 @@ static route on a router and of every IC SB route that matters here (this
 AZ's own, and other AZs' on transit switches it learns from), each router's
 static_routes as last seen, two ledgers (ledger.py) of the wanted rows:
 advertised IC SB rows and learned NB routes, and each router's local networks
-that other AZs' routes may conflict with (overlaps.py).
+that other AZs' routes may conflict with (overlaps.py), and the prefixes each
+learned by dynamic routing (dynamic.py).
 
 ``update`` takes the rows the IDL reported changed and re-derives only those,
 and only the keys they touch are compared with the database afterwards; a
@@ -21,10 +22,10 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from ...constants import IC_SB, LR, LRSR, NB
+from ...constants import IC_SB, LR, LRSR, NB, SB
 from ...db.values import Members
 from ..base import ChangedRows, Context
-from ..prefixes import Prefix
+from ..prefixes import Prefix, parse_cidr
 from .advertise import (
     AdKey,
     Advertisement,
@@ -34,6 +35,7 @@ from .advertise import (
     vip_contribution,
     winner,
 )
+from .dynamic import LEARNED_ROUTE, LearnedPrefixes, dynamic_contribution
 from .learn import LearnKey, learners_of, remote_contribution, unparsable_learned
 from .ledger import Ledger, Problems
 from .overlaps import Conflict, Neighbourhoods, ProtectedNetworks
@@ -92,6 +94,8 @@ class RouteIndex:
         self._near = Neighbourhoods() if topology.conflicts.static_routes else None
         # The routers' load-balancer VIPs, where the IC SB knows routes of them (25.09).
         self._vips = RouterVips() if topology.options.load_balancers else None
+        self._dynamic = (LearnedPrefixes(topology.datapaths)
+                         if topology.datapaths is not None else None)
 
     # ---------------------------------------------------------------- update
     def update(self, ctx: Context, changed: ChangedRows | None) -> None:
@@ -103,6 +107,7 @@ class RouteIndex:
                     self._advertised.put(source, contribution)
             routers = [row.uuid for row in ctx.rows(NB, LR)]
             routes = [row.uuid for row in ctx.rows(IC_SB, ROUTE)]
+            dynamic = [row.uuid for row in ctx.rows(SB, LEARNED_ROUTE)]
         else:
             # Routes modified in place first: those just added are derived when linked.
             for uuid in changed.get((NB, LRSR), ()):
@@ -110,6 +115,7 @@ class RouteIndex:
                     self._rederive_static_route(ctx, uuid)
             routers = changed.get((NB, LR), ())
             routes = changed.get((IC_SB, ROUTE), ())
+            dynamic = changed.get((SB, LEARNED_ROUTE), ())
         for uuid in routers:
             self._update_members(ctx, uuid)
         for uuid in routes:
@@ -117,6 +123,9 @@ class RouteIndex:
         if self._vips is not None:
             for router, vip in self._vips.update(ctx, changed):
                 self._put_vip(router, vip)
+        if self._dynamic is not None:
+            for uuid in dynamic:
+                self._update_dynamic(ctx, uuid)
         stale, self._stale_remotes = self._stale_remotes, {}
         for uuid in stale:
             self._put_remote(uuid)
@@ -144,6 +153,10 @@ class RouteIndex:
                                          static_contribution(router, record, topology.options))
             for vip in self._vips.of_router(router.uuid) if self._vips is not None else ():
                 self._put_vip(router.uuid, vip)
+            dynamic = self._dynamic.by_router if self._dynamic is not None else {}
+            for ip_prefix in dynamic.get(router.uuid, ()):
+                self._advertised.put((LEARNED_ROUTE, router.uuid, ip_prefix),
+                                     dynamic_contribution(router, ip_prefix, topology.options))
             for port in router.usable_ports:
                 self._stale_remotes.update(
                     dict.fromkeys(self._remote_by_ts.get(port.transit_switch, ())))
@@ -274,6 +287,24 @@ class RouteIndex:
                 if remotes:
                     self._stale_remotes.update(dict.fromkeys(remotes))
 
+    def _update_dynamic(self, ctx: Context, uuid: uuidlib.UUID) -> None:
+        """Take in a changed Learned_Route: a prefix that came or went for its router is
+        advertised or withdrawn, and the remote routes to it that the router may learn are
+        judged again."""
+        for (router_uuid, ip_prefix), came in self._dynamic.update(ctx, uuid):
+            router = self.topology.routers[router_uuid]
+            source = (LEARNED_ROUTE, router_uuid, ip_prefix)
+            if came:
+                self._advertised.put(source, dynamic_contribution(router, ip_prefix,
+                                                                  self.topology.options))
+            else:
+                self._advertised.drop(source)
+            prefix = parse_cidr(ip_prefix)
+            if prefix is not None:
+                for table in {"", *(port.route_table for port in router.usable_ports)}:
+                    self._stale_remotes.update(
+                        dict.fromkeys(self._remote_by_prefix.get((table, prefix), ())))
+
     def _update_ic_route(self, ctx: Context, uuid: uuidlib.UUID) -> None:
         before = self._ic_routes.pop(uuid, None)
         if before is not None:
@@ -320,7 +351,7 @@ class RouteIndex:
                                self.topology.az)
         self._wanted_learned.put(uuid, remote_contribution(
             route, learners, self._local_prefixes, self.topology.options, self._protected,
-            self._vips))
+            self._vips, self._dynamic.by_router if self._dynamic is not None else None))
 
     # ---------------------------------------------------------------- read
     def dirty_advertisements(self) -> Iterator[tuple[AdKey, Advertisement | None,

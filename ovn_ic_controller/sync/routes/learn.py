@@ -14,7 +14,8 @@ as strings as 23.03 does, so ``10.0.0.5`` and ``10.0.0.5/32`` are one prefix.
 
 A route whose next hop is of the other address family is learned only as IPv4
 over IPv6 through a port whose IPv6 network holds the next hop (northd refuses
-anything else).  A route overlapping a local network is a conflict
+anything else).  A route to a prefix the router learned by dynamic routing is not learned
+(dynamic.py).  A route overlapping a local network is a conflict
 (overlaps.py), refused here under ``conflict-policy=deny``: decided in the same
 computation that would learn it, it is never written, not even for a moment.
 
@@ -46,6 +47,7 @@ from .overlaps import ProtectedNetworks
 from .reasons import (
     LEARN,
     LEARNED,
+    REFUSED_DYNAMIC,
     REFUSED_FAMILY,
     REFUSED_LB,
     REFUSED_LOADBALANCER,
@@ -59,6 +61,7 @@ from .vips import RouterVips
 
 LearnKey = tuple[uuidlib.UUID, Identity | None]  # router, identity of its learned routes
 LocalPrefixes = Mapping[uuidlib.UUID, Collection[tuple[str, Prefix]]]  # router -> (table, prefix)
+DynamicPrefixes = Mapping[uuidlib.UUID, Collection[str]]  # router -> Learned_Route ip_prefix
 
 
 def learners_of(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
@@ -80,13 +83,14 @@ def learners_of(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
 def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, TsPort]],
                         local_prefixes: LocalPrefixes, options: RouteOptions,
                         protected: ProtectedNetworks | None = None,
-                        vips: RouterVips | None = None) -> Contribution:
+                        vips: RouterVips | None = None,
+                        dynamic: DynamicPrefixes | None = None) -> Contribution:
     """What a route makes the routers learning through its transit switch learn.
 
     ``learners`` are the (router, usable port) pairs on that transit switch that may
     learn it (``learners_of``); ``protected`` judges conflicts with their local networks
     (overlaps.py); ``vips`` holds their load-balancer VIPs, which no route they learn may
-    hold (vips.py).
+    hold (vips.py); ``dynamic`` has the prefixes each learned by dynamic routing.
     """
     if route.identity is None:
         return Contribution(counts=(((LEARN, REFUSED_UNPARSABLE), 1),), problems=(
@@ -106,7 +110,7 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
     if reason is not None:
         return Contribution(counts=(((LEARN, reason), 1),))
     entries: dict[LearnKey, IcRoute] = {}
-    local_wins = family = over_vip = 0
+    local_wins = family = over_vip = by_dynamic = 0
     counts = []
     route_table, identity, filters = route.route_table, route.identity, options.filters
     for router, port in learners:
@@ -127,6 +131,9 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
         if vips is not None and vips.covers(router.uuid, route.prefix):
             over_vip += 1
             continue
+        if dynamic and route.ip_prefix in dynamic.get(router.uuid, ()):
+            by_dynamic += 1
+            continue
         if protected is not None:
             refused, noted = protected.judge(router, route)
             counts += noted
@@ -141,6 +148,8 @@ def remote_contribution(route: IcRoute, learners: Collection[tuple[RouterView, T
         counts.append(((LEARN, REFUSED_FAMILY), family))
     if over_vip:
         counts.append(((LEARN, REFUSED_LB), over_vip))
+    if by_dynamic:
+        counts.append(((LEARN, REFUSED_DYNAMIC), by_dynamic))
     return Contribution(tuple(entries.items()), tuple(counts))
 
 

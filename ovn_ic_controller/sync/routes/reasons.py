@@ -29,6 +29,7 @@ REFUSED_TAG = "tag"                  # its ic-route-tag is the learning port's f
 REFUSED_FILTER = "filter"            # outside the router's or port's ic-route-filter-* list
 REFUSED_DENY = "deny"                # inside the router's or port's ic-route-deny-* list
 REFUSED_LB = "lb"                    # the prefix holds a VIP of the learner's load balancers
+REFUSED_DYNAMIC = "dynamic"          # the router learned the prefix by dynamic routing (26.03)
 
 _COMMON = (REFUSED_BLACKLIST, REFUSED_DEFAULT, REFUSED_LINK_LOCAL, REFUSED_UNPARSABLE)
 REFUSAL_SERIES = ([(ADVERTISE, reason) for reason in
@@ -37,7 +38,8 @@ REFUSAL_SERIES = ([(ADVERTISE, reason) for reason in
                   + [(LEARN, reason) for reason in (*_COMMON, REFUSED_LOCAL_WINS,
                                                     REFUSED_CONFLICT, REFUSED_FAMILY,
                                                     REFUSED_LOADBALANCER, REFUSED_TAG,
-                                                    REFUSED_FILTER, REFUSED_DENY, REFUSED_LB)])
+                                                    REFUSED_FILTER, REFUSED_DENY, REFUSED_LB,
+                                                    REFUSED_DYNAMIC)])
 
 
 def refusal_reason(prefix: Prefix, *, allow_default: bool,

@@ -37,9 +37,10 @@ from ...constants import (
     ROUTE_LEARN_LB,
     ROUTER_ID,
     ROUTER_PORT,
+    SB,
 )
 from ...db.rowcache import RowCache
-from ...db.values import column, is_true, parse_uuid, plain, plain_columns
+from ...db.values import column, is_true, optional_ref, parse_uuid, plain, plain_columns
 from ..base import Context
 from ..common import nb_global
 from ..prefixes import (
@@ -94,6 +95,10 @@ class Tally:
 
 
 # ------------------------------------------------------------------- topology
+ORIGIN_CONNECTED_DYNAMIC = "connected-dynamic"  # IC SB Route.origin of a dynamic prefix (26.09)
+IPV4_VIA_IPV6 = "ic-route-ipv4-next-hop-ipv6"  # LR / LRP option (26.09)
+
+
 @dataclasses.dataclass(frozen=True)
 class RouteOptions:
     """NB_Global options of route sync (docs/behaviour.md §6.1, the denylist §8)."""
@@ -118,6 +123,9 @@ class RouteOptions:
     # The IC SB has Datapath_Binding.nb_ic_uuid (26.03's schema): static routes with
     # next hop "discard" are advertised, with the transit-switch port's address.
     discard: bool = False
+    # The origin of the prefixes a router learned by dynamic routing (SB Learned_Route):
+    # 26.09's connected-dynamic where the IC SB's Route.origin has it, else connected.
+    dynamic_origin: str = "connected"
 
 
 def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
@@ -143,7 +151,9 @@ def read_options(ctx: Context) -> tuple[RouteOptions, tuple[Problem, ...]]:
                         east_west=ctx.has_column(IC_SB, "Route", "options"),
                         load_balancers=ORIGIN_LOADBALANCER in (
                             ctx.enum(IC_SB, "Route", "origin") or ()),
-                        discard=ctx.has_column(IC_SB, "Datapath_Binding", "nb_ic_uuid")), problems
+                        discard=ctx.has_column(IC_SB, "Datapath_Binding", "nb_ic_uuid"),
+                        dynamic_origin=ORIGIN_CONNECTED_DYNAMIC if ORIGIN_CONNECTED_DYNAMIC in (
+                            ctx.enum(IC_SB, "Route", "origin") or ()) else "connected"), problems
 
 
 SCOPE_STATIC_ROUTES = "subnets+static-routes"  # conflict-scope: static routes protected too
@@ -176,9 +186,12 @@ class TsPort:
     route_table: str = ""              # that LRP's options:route_table ("" is <main>)
     nexthop4: str | None = None        # the next hop it advertises IPv4 prefixes with
     nexthop6: str | None = None        # ... and IPv6 prefixes (never link-local, Q2)
+    ipv4_via_ipv6: bool = False        # IPv4 prefixes get the IPv6 next hop if it has one
 
     def nexthop(self, family: int) -> str | None:
-        return self.nexthop4 if family == 4 else self.nexthop6
+        if family == 4 and not (self.ipv4_via_ipv6 and self.nexthop6):
+            return self.nexthop4
+        return self.nexthop6
 
 
 def _nexthop(family: int, addresses: PortAddresses | None) -> str | None:
@@ -196,6 +209,7 @@ class LrpView:
     networks: tuple[str, ...]
     route_table: str
     controls: Controls = ()  # its route-control options (filters.py)
+    ipv4_via_ipv6: str | None = None  # options:ic-route-ipv4-next-hop-ipv6 as written
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -226,6 +240,9 @@ class RouteTopology:
     # Routers of this AZ learn each other's routes (23.09), on IC databases of 24.03 or
     # later; with 23.03's schemas, as 23.03 (its peers may run either), they do not.
     same_az: bool = False
+    # SB Learned_Route (26.03's dynamic routing): the router of each SB datapath of a
+    # router with transit-switch ports; None where the schemas lack it (read_datapaths).
+    datapaths: dict[uuidlib.UUID, uuidlib.UUID] | None = None
 
     def transit_switches(self) -> set[str]:
         return {port.transit_switch for router in self.routers.values()
@@ -254,10 +271,12 @@ class TopologyCache:
                                            column(lr, "enabled", []) != [False]))
         self.lrp = RowCache(lambda lrp: LrpView(lrp.uuid, lrp.name, tuple(lrp.networks),
                                                 lrp.options.get("route_table", ""),
-                                                controls(lrp.options)))
+                                                controls(lrp.options),
+                                                lrp.options.get(IPV4_VIA_IPV6)))
+        self.nb_uuid = RowCache(lambda dp: optional_ref(plain(dp, "nb_uuid")))
 
     def sweep(self) -> None:
-        for cache in (self.router_port, self.router, self.lrp):
+        for cache in (self.router_port, self.router, self.lrp, self.nb_uuid):
             cache.sweep()
 
 
@@ -273,15 +292,18 @@ def read_topology(ctx: Context, cache: TopologyCache,
         name, lrps, router_controls, enabled = cache.router(row)
         ts_ports = ports.get(row.uuid, [])
         lrp_views = [cache.lrp(lrp) for lrp in lrps] if ts_ports else []
-        routers[row.uuid] = _router_view(row.uuid, name, lrp_views, ts_ports, enabled)
+        ipv4_via_ipv6 = row.options.get(IPV4_VIA_IPV6) if ts_ports and options.east_west else None
+        routers[row.uuid] = _router_view(row.uuid, name, lrp_views, ts_ports, enabled,
+                                         ipv4_via_ipv6, options.east_west)
         if ts_ports:
             filter_problems += _read_filters(name, lrp_views, ts_ports, router_controls,
                                              filters)
     same_az = ctx.has_column(IC_SB, "Availability_Zone", "nb_ic_cfg")
     if filters:
         options = dataclasses.replace(options, filters=filters)
-    return RouteTopology(az_uuid, options, routers, conflict_rules(ctx.config, routers),
-                         same_az), (*problems, *filter_problems)
+    topology = RouteTopology(az_uuid, options, routers, conflict_rules(ctx.config, routers),
+                             same_az, read_datapaths(ctx, cache, routers))
+    return topology, (*problems, *filter_problems)
 
 
 def _read_filters(router: str, lrps: list[LrpView], ts_ports: list[TsPort],
@@ -303,6 +325,27 @@ def _read_filters(router: str, lrps: list[LrpView], ts_ports: list[TsPort],
                                     {"table": table, "row": row, "option": option,
                                      "entry": entry, "message": "not a CIDR: entry ignored"}))
     return problems
+
+
+def read_datapaths(ctx: Context, cache: TopologyCache, routers: Mapping[uuidlib.UUID, RouterView]
+                   ) -> dict[uuidlib.UUID, uuidlib.UUID] | None:
+    """The router of each SB datapath of a router with transit-switch ports, found as ovn-ic
+    26.03 finds it (``Datapath_Binding.nb_uuid``); None where the SB lacks Learned_Route or
+    that column, or the IC SB is older than 26.03's (``Datapath_Binding.nb_ic_uuid``), whose
+    ovn-ic does not advertise dynamic routes."""
+    if not (ctx.has_column(SB, "Learned_Route", "ip_prefix")
+            and ctx.has_column(SB, "Datapath_Binding", "nb_uuid")
+            and ctx.has_column(IC_SB, "Datapath_Binding", "nb_ic_uuid")):
+        return None
+    connected = {uuid for uuid, router in routers.items() if router.ts_ports}
+    if not connected:
+        return {}
+    found = {}
+    for row in ctx.rows(SB, "Datapath_Binding"):
+        router = cache.nb_uuid(row)
+        if router in connected:
+            found[row.uuid] = router
+    return found
 
 
 def read_ts_ports(ctx: Context, cache: TopologyCache,
@@ -332,14 +375,22 @@ def read_ts_ports(ctx: Context, cache: TopologyCache,
     return ports
 
 
-def _router_view(uuid: uuidlib.UUID, name: str, lrps: list[LrpView],
-                 ts_ports: list[TsPort], enabled: bool = True) -> RouterView:
-    """The router with each TS port's route_table taken from its LRP."""
+def _router_view(uuid: uuidlib.UUID, name: str, lrps: list[LrpView], ts_ports: list[TsPort],
+                 enabled: bool = True, ipv4_via_ipv6: str | None = None,
+                 read_via_ipv6: bool = False) -> RouterView:
+    """The router with each TS port's route_table taken from its LRP, and (with 26.09's
+    IC SB, ``read_via_ipv6``) ic-route-ipv4-next-hop-ipv6 from the LRP and the router's
+    ``ipv4_via_ipv6``."""
     if not ts_ports:
         return RouterView(uuid, str(uuid), name, enabled=enabled)
-    tables = {lrp.name: lrp.route_table for lrp in lrps}
-    resolved = tuple(dataclasses.replace(port, route_table=tables.get(port.router_port, ""))
-                     for port in ts_ports)
+    by_name = {lrp.name: lrp for lrp in lrps}
+    resolved = []
+    for port in ts_ports:
+        lrp = by_name.get(port.router_port)
+        port_option = lrp.ipv4_via_ipv6 if lrp is not None else None
+        resolved.append(dataclasses.replace(
+            port, route_table=lrp.route_table if lrp is not None else "",
+            ipv4_via_ipv6=read_via_ipv6 and ipv4_next_hop_ipv6(ipv4_via_ipv6, port_option)))
     facing = {port.router_port for port in ts_ports}
     connected = tuple((lrp.uuid, network) for lrp in lrps if lrp.name not in facing
                       for network in lrp.networks)
@@ -347,7 +398,18 @@ def _router_view(uuid: uuidlib.UUID, name: str, lrps: list[LrpView],
     by_table: dict[str, tuple[TsPort, ...]] = {}
     for port in usable:
         by_table[port.route_table] = (*by_table.get(port.route_table, ()), port)
-    return RouterView(uuid, str(uuid), name, resolved, usable, connected, by_table, enabled)
+    return RouterView(uuid, str(uuid), name, tuple(resolved), usable, connected, by_table,
+                      enabled)
+
+
+def ipv4_next_hop_ipv6(router_option: str | None, port_option: str | None) -> bool:
+    """Whether a port advertises IPv4 prefixes with its IPv6 next hop, as ovn-ic 26.09 reads
+    it: smap_get_bool(LRP options, key, smap_get_bool(LR options, key, false)), where with a
+    true default anything but "false" is true."""
+    default = is_true(router_option)
+    if port_option is None:
+        return default
+    return port_option.lower() != "false" if default else port_option.lower() == "true"
 
 
 # --------------------------------------------------------------------- routes
