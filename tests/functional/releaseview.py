@@ -137,6 +137,7 @@ def dump(tb):
              sorted(_named_ids(row["external_ids"], names).items()))
             for row in ic_sb["Route"]),
     }
+    found.update(_service_monitors(tb))
     for az, sections in azs.items():
         for section, value in sections.items():
             if section == "learned":
@@ -160,6 +161,29 @@ def _gateways(ic_sb, zones):
     return {row["name"]: (zones.get(row["availability_zone"]), row["hostname"],
                           sorted(encaps[uuid] for uuid in _as_list(row["encaps"])))
             for row in ic_sb["Gateway"]}
+
+
+_MONITOR = "type ip port protocol logical_port src_ip src_mac status options"
+
+
+def _service_monitors(tb):
+    """The health checks in the IC SB and each AZ's SB, where the schemas have them."""
+    found = {}
+    if "Service_Monitor" in tables_of(tb, "ic_sb"):
+        ic_sb = query(tb.ic_sbctl, **existing(tb, "ic_sb", Service_Monitor=_MONITOR + (
+            " source_availability_zone target_availability_zone")))
+        found["ic_sb.Service_Monitor"] = _unordered(ic_sb["Service_Monitor"])
+    for az in tb.azs:
+        sb = query(az.sbctl, **existing(tb, "sb", Service_Monitor=_MONITOR + (
+            " chassis_name remote ic_learned")))
+        found[f"{az.name}.sb.service_monitors"] = _unordered(sb["Service_Monitor"])
+    return found
+
+
+def _unordered(found):
+    """Rows without their UUIDs, in an order that does not depend on them."""
+    return sorted((_without_uuid(row) for row in found), key=lambda row: sorted(
+        (key, repr(value)) for key, value in row.items()))
 
 
 def _az_rows(az):
