@@ -1,4 +1,4 @@
-"""Cross-AZ load-balancer health checks with a 26.03 peer, row for row against the all-C run.
+"""Cross-AZ load-balancer health checks with 26.03 and 26.09 peers, row for row against all-C.
 
 Each AZ has a VM on transit switch ts1 (its port bound to a hypervisor of that
 AZ) and a load balancer on ts1 whose
@@ -9,13 +9,15 @@ must reach the IC SB and the balancing AZ; then az2 balances to its own VM too,
 with other options, so that northd takes az1's learned monitor over (the case
 in which 25.09.0's ovn-ic and northd rewrote its options in turn at 100 % CPU);
 then the load balancers go, and with them the monitors.  25.09 has no cached
-chroot; 26.03 is the first release there that has the fix (25.09.3).
+chroot; 26.03 is the first release there that has the fix (25.09.3).  And ours
+alone beside rows a hostile peer wrote into the IC SB.
 """
 
 from __future__ import annotations
 
 import pytest
-from icview import DEPLOYMENTS, assert_idle, rows
+from controller import Controller
+from icview import DEPLOYMENTS, assert_idle, rows, warnings
 from releaseview import Step, registered, run_compared, run_reference, start_all
 from testbed import temporary_testbed, wait_until
 
@@ -122,15 +124,15 @@ STEPS = [
     Step("load balancers removed", remove_balancers, gone),
 ]
 
-_REFERENCE: dict[str, dict] = {}
+_REFERENCES: dict[str, dict] = {}
 
 
-def reference():
-    """The all-C run's rows per step, once (on a testbed of its own)."""
-    if not _REFERENCE:
-        with temporary_testbed(2, release=RELEASE) as tb:
-            _REFERENCE.update(run_reference(tb, STEPS))
-    return _REFERENCE
+def reference(release):
+    """The all-C run's rows per step, once per release (on a testbed of its own)."""
+    if release not in _REFERENCES:
+        with temporary_testbed(2, release=release) as tb:
+            _REFERENCES[release] = run_reference(tb, STEPS)
+    return _REFERENCES[release]
 
 
 def service_monitor_writes(az):
@@ -138,11 +140,57 @@ def service_monitor_writes(az):
     return sum(line.count('"Service_Monitor"') for line in az._sb.db_file.read_text().splitlines())
 
 
-@pytest.mark.parametrize("release", [RELEASE])
+@pytest.mark.parametrize("release", [RELEASE, "26.09"])
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
-def test_health_checks_are_those_of_the_all_c_run(release_testbed, deployment):
+def test_health_checks_are_those_of_the_all_c_run(release_testbed, release, deployment):
     tb = release_testbed
-    sides = run_compared(tb, DEPLOYMENTS[deployment], reference(), STEPS)
+    sides = run_compared(tb, DEPLOYMENTS[deployment], reference(release), STEPS)
     assert_idle([side.controller for side in sides])
     # tests/ovn-ic.at's check for the fight with northd: some 20 writes, not thousands.
     assert all(service_monitor_writes(az) < 50 for az in tb.azs)
+
+
+def peer_monitor(tb, source, port, src_ip, status=None):
+    """An IC SB row of AZ ``source`` checking vm1 (in az1) on ``port``; its UUID."""
+    return tb.ic_sbctl("create", "Service_Monitor", "type=load-balancer", "logical_port=vm1",
+                       f'ip="{VMS["az1"][1]}"', f"port={port}", "protocol=tcp",
+                       f'src_ip="{src_ip}"', 'src_mac="0a:00:00:00:09:09"',
+                       "target_availability_zone=az1", f"source_availability_zone={source}",
+                       "options:interval=3", *([f"status={status}"] if status else []))
+
+
+@pytest.mark.parametrize("release", [RELEASE])
+def test_hostile_rows_are_refused_counted_and_the_good_one_checked(release_testbed):
+    """Rows that would break the SB's unique index (a backend northd checks from another
+    source IP; two AZs claiming one backend with different source IPs) or put text into
+    northd's flows are refused; the good row is checked and its status written back."""
+    tb = release_testbed
+    az1 = tb.azs[0]
+    ours = Controller(tb, az1).start()
+    wait_until(lambda: "az1" in {row["name"] for row in rows(
+        tb.ic_sbctl, "Availability_Zone", "name")}, timeout=TIMEOUT, message="az1 registered")
+    tb.ic_nbctl("ts-add", "ts1")
+    wait_until(lambda: "ts1" in {row["name"] for row in rows(az1.nbctl, "Logical_Switch",
+                                                               "name")}, timeout=TIMEOUT)
+    az1.nbctl("lsp-add", "ts1", "vm1", "--", "lsp-set-addresses", "vm1",
+              f"0a:00:00:00:00:01 {VMS['az1'][1]}")
+    health_check(az1, "lb1", "30.0.0.1:80", VMS["az1"][1], "vm1:10.0.0.250", 5)
+    wait_until(lambda: [row["logical_port"] for row in monitors(az1)] == ["vm1"],
+               timeout=TIMEOUT, message="northd checks vm1 itself")
+    good = peer_monitor(tb, "zz-peer", 9090, "10.0.0.251")
+    peer_monitor(tb, "zz-peer2", 9090, "10.0.0.252")  # duplicate: another source IP
+    peer_monitor(tb, "zz-peer", 8080, "10.0.0.252")  # conflict: northd's, from .250
+    peer_monitor(tb, "zz-peer", 9091, "10.0.0.1 && 1")  # address
+    for reason in ("duplicate", "conflict", "address"):
+        ours.wait_metric("ovn_ic_controller_service_monitors_refused", 1.0,
+                         direction="pull", reason=reason)
+    wait_until(lambda: sorted((row["ic_learned"], row["options"].get("interval"))
+                              for row in monitors(az1)) == [(False, "5"), (True, "3")],
+               timeout=TIMEOUT, message="the good row checked, northd's left alone")
+    (learned,) = [row for row in monitors(az1) if row["ic_learned"]]
+    az1.sbctl("set", "Service_Monitor", learned["_uuid"], "status=online")
+    wait_until(lambda: rows(tb.ic_sbctl, "Service_Monitor", "status") and {
+        row["_uuid"]: row["status"] for row in rows(tb.ic_sbctl, "Service_Monitor", "status")
+    }[good] == "online", timeout=TIMEOUT, message="status written back")
+    assert len(warnings(ours, "service_monitor.refused")) == 3
+    assert_idle([ours])
