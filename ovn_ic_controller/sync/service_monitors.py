@@ -17,8 +17,8 @@ the same backend) only reports its status: its options and chassis are
 northd's.  Rows that would fail a whole transaction or inject text into
 northd's flows are refused, named in a log line and counted by reason:
 ``schema`` (a value the written table's schema does not allow), ``address``
-(an ``ip`` or ``src_ip`` that is not an IP address), ``conflict`` (another
-local monitor holds the SB's unique (logical_port, ip, port, protocol)) and
+(an ``ip`` or ``src_ip`` that is not an IP address), ``conflict`` (a monitor
+northd owns holds the SB's unique (logical_port, ip, port, protocol)) and
 ``duplicate`` (another AZ's row claims that key with another source IP).
 """
 
@@ -164,7 +164,7 @@ class _Sync:
                                  row)
         for local in self.sb_rows:
             target = local.options.get(AZ_NAME)
-            if not local.remote or target is None:
+            if not local.remote or target is None or local.ic_learned:  # pull deletes those
                 continue
             monitor = Monitor.of(local, self.typed)
             why = self.unwritable(IC_SB, local, ("type", "protocol"))
@@ -222,11 +222,14 @@ class _Sync:
             target = local.get(monitor.index)
             if target is not None and (target.remote or Monitor.of(target, self.typed)
                                        != monitor):
-                self.refuse(PULL, "conflict", row, (
-                    f"{row.source_availability_zone!r}'s monitor of {row.logical_port!r} "
-                    f"({row.ip}:{row.port}) not checked here: local monitor {target.uuid} "
-                    f"checks it {'as remote' if target.remote else 'from ' + target.src_ip}"))
-                continue
+                if not target.ic_learned:
+                    self.refuse(PULL, "conflict", row, (
+                        f"{row.source_availability_zone!r}'s monitor of {row.logical_port!r} "
+                        f"({row.ip}:{row.port}) not checked here: local monitor "
+                        f"{target.uuid} checks it "
+                        f"{'as remote' if target.remote else 'from ' + target.src_ip}"))
+                    continue
+                target = None  # ours, and no row wants it as it is: replaced (deleted below)
             chassis = optional_ref(port.chassis)
             chassis_name = chassis.name if chassis is not None else None
             if target is None:

@@ -1,6 +1,10 @@
 """Cross-AZ load-balancer health checks (IC SB Service_Monitor), on plain data."""
 
+import random
+
 from fakes import Replica, context, row
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from ovn_ic_controller.metrics import Metrics
@@ -204,6 +208,18 @@ def test_monitor_northd_took_over_only_reports_status():
         ("set", "ic_sb", "status", ["online"])]
 
 
+def test_learned_monitor_of_a_changed_check_replaced_in_one_pass_not_refused():
+    """The peer's load balancer now checks from another source IP: its ovn-ic replaces
+    the IC SB row, and the learned monitor holding the SB's index is replaced too."""
+    concern = ServiceMonitors()
+    tables = converge(concern, state([], [ic_monitor()], [binding()]))
+    tables["ic_sb"]["Service_Monitor"] = [ic_monitor(src_ip="10.0.2.253")]
+    with capture_logs() as logs:
+        plan = plan_for(concern, tables)
+    assert sorted(op.kind for op in plan.ops) == ["delete", "insert"]
+    assert not [log for log in logs if log["event"] == "service_monitor.refused"]
+
+
 def test_two_azs_checking_one_backend_share_one_local_monitor():
     concern = ServiceMonitors()
     peers = [ic_monitor(source="az3", interval="3"), ic_monitor(source="az2", interval="2")]
@@ -236,3 +252,46 @@ def test_hostile_rows_refused_named_and_counted_the_rest_learned():
         "ovn_ic_controller_service_monitors_refused", {"direction": "pull", "reason": reason})
         for reason in ("address", "duplicate", "conflict", "schema")} == {
         "address": 1, "duplicate": 1, "conflict": 1, "schema": 0}
+
+
+# ------------------------------------------------------------------ random peers
+AZS = ["az1", "az2", "az3"]
+PORTS = ["vm1", "vm2", "vm3", ""]
+IPS = ["10.0.0.1", "10.0.0.2", "fd00::1", "10.0.0.1 || 1", "", "x"]
+
+
+def random_world(rng):
+    """Random SB and IC SB monitors, kept unique where the SB's index says so."""
+    def pick(values):
+        return rng.choice(values)
+
+    def common():
+        return dict(ip=pick(IPS), port=pick([0, 80, 8080]), protocol=pick([[], ["tcp"], ["udp"]]),
+                    logical_port=pick(PORTS), src_ip=pick(IPS), src_mac="aa", status=pick(
+                        [[], ["online"], ["offline"]]), options=pick([{}, {"interval": "1"}]))
+
+    sb, seen = [], set()
+    for _ in range(rng.randrange(6)):
+        monitor = row(type=pick([[], ["load-balancer"], ["network-function"]]),
+                      chassis_name=pick(["", "hv1"]),
+                      remote=pick([True, False]), ic_learned=pick([True, False]), **common())
+        if pick([True, False]):
+            monitor.options = {**monitor.options, "az-name": pick(AZS)}
+        key = (monitor.logical_port, monitor.ip, monitor.port, tuple(monitor.protocol))
+        if key not in seen:
+            seen.add(key)
+            sb.append(monitor)
+    ic = [row(type=pick([[], ["load-balancer"]]), target_availability_zone=pick(AZS),
+              source_availability_zone=pick(AZS), **common()) for _ in range(rng.randrange(8))]
+    bindings = [binding(name, up=pick([(), (False,), (True,)]),
+                        chassis=pick([None, row(name="hv2")])) for name in PORTS[:3]]
+    return state(sb, ic, bindings)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.integers(0, 2**64))
+def test_random_rows_never_raise_break_the_index_or_keep_changing(seed):
+    tables = converge(ServiceMonitors(), random_world(random.Random(seed)))
+    keys = [(m.logical_port, m.ip, m.port, tuple(m.protocol))
+            for m in tables["sb"]["Service_Monitor"]]
+    assert len(keys) == len(set(keys))
