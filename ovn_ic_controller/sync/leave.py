@@ -16,10 +16,12 @@ The local part (this AZ's NB and SB) removes only what an IC controller made:
   also holds a port we did not create (an operator's, as in manual mode)
   stays, with that port, and loses only the remote and marked ports;
 - remote gateway chassis in the SB (``other_config:is-remote``, not
-  ``is-interconn``: ``common.is_remote_chassis``).
+  ``is-interconn``: ``common.is_remote_chassis``);
+- health checks learned from other AZs (SB ``Service_Monitor.ic_learned``).
 
 The IC SB part deletes one AZ's Route, Port_Binding and Gateway rows and its
-Availability_Zone row in one transaction, as their strong references demand.
+Availability_Zone row in one transaction, as their strong references demand,
+and the Service_Monitor rows it published (named by ``source_availability_zone``).
 The shared IC NB (transit switches) is never touched.
 
 Order: ``Leave.plan`` yields each step only once the one before has nothing
@@ -42,6 +44,7 @@ from typing import Any
 from .. import logs
 from ..constants import IC_SB, LEARNED_ROUTE_KEY, MANAGED_OPTIONS_KEY, NB, OWNER_KEY, SB
 from ..db.plan import Plan
+from ..db.values import column
 from .base import Concern, Context, columns
 from .common import is_remote_chassis, nb_global, transit_switch_mirrors
 
@@ -70,6 +73,7 @@ def local_plan(ctx: Context) -> Plan:
     deleted_switches = _remove_mirrors(ctx, plan)
     _remove_marked_ports(ctx, plan, deleted_switches)
     _remove_remote_chassis(ctx, plan)
+    _remove_learned_monitors(ctx, plan)
     for db in plan.databases():
         plan.comment(db, "leave: remove interconnection state")
     return plan
@@ -94,6 +98,9 @@ def withdrawal_plan(ctx: Context, az_name: str) -> Plan:
         for row in ctx.rows(IC_SB, table):
             if row.availability_zone.uuid == zone.uuid:
                 plan.delete(IC_SB, table, row.uuid)
+    for row in ctx.rows(IC_SB, "Service_Monitor"):
+        if row.source_availability_zone == az_name:
+            plan.delete(IC_SB, "Service_Monitor", row.uuid)
     plan.delete(IC_SB, "Availability_Zone", zone.uuid)
     plan.comment(IC_SB, f"withdraw AZ {az_name}")
     return plan
@@ -115,10 +122,11 @@ class Leave(Concern):
                          Logical_Switch="name ports other_config",
                          Logical_Switch_Port="name type external_ids",
                          Logical_Router_Static_Route="ip_prefix nexthop external_ids"),
-             SB: columns(Chassis="name other_config"),
+             SB: columns(Chassis="name other_config", Service_Monitor="ic_learned"),
              IC_SB: columns(Availability_Zone="name", Gateway="availability_zone name",
                             Port_Binding="availability_zone logical_port",
-                            Route="availability_zone ip_prefix nexthop")}
+                            Route="availability_zone ip_prefix nexthop",
+                            Service_Monitor="source_availability_zone")}
     writes = {NB: columns(NB_Global="options external_ids", Logical_Router="ports static_routes",
                           Logical_Router_Port="gateway_chassis", Logical_Switch="ports")}
 
@@ -189,3 +197,9 @@ def _remove_remote_chassis(ctx: Context, plan: Plan) -> None:
     for chassis in ctx.rows(SB, "Chassis"):
         if is_remote_chassis(chassis):
             plan.delete(SB, "Chassis", chassis.uuid)
+
+
+def _remove_learned_monitors(ctx: Context, plan: Plan) -> None:
+    for monitor in ctx.rows(SB, "Service_Monitor"):
+        if column(monitor, "ic_learned", False):  # before 25.09 the SB has no such column
+            plan.delete(SB, "Service_Monitor", monitor.uuid)

@@ -177,8 +177,8 @@ class _Sync:
                 self.plan.insert(IC_SB, MONITOR, **self.values(
                     IC_SB, monitor, target_availability_zone=target,
                     source_availability_zone=self.me, options=dict(local.options)))
-                log.info("service_monitor.published", port=monitor.logical_port, ip=monitor.ip,
-                         port_number=monitor.port, target_az=target)
+                log.info("service_monitor.published", logical_port=monitor.logical_port,
+                         ip=monitor.ip, port=monitor.port, target_az=target)
                 continue
             if local.status != row.status and not self.unwritable(SB, row, ("status",)):
                 self.plan.set(SB, MONITOR, local.uuid, status=row.status)
@@ -188,8 +188,8 @@ class _Sync:
                 self.plan.set(IC_SB, MONITOR, row.uuid, options=dict(local.options))
             owned.pop(row.uuid, None)
         for row in owned.values():
-            log.info("service_monitor.withdrawn", port=row.logical_port, ip=row.ip,
-                     port_number=row.port, target_az=row.target_availability_zone)
+            log.info("service_monitor.withdrawn", logical_port=row.logical_port, ip=row.ip,
+                     port=row.port, target_az=row.target_availability_zone)
             self.plan.delete(IC_SB, MONITOR, row.uuid)
 
     # ------------------------------------------------------------ IC SB → local
@@ -237,8 +237,9 @@ class _Sync:
                 target = self.plan.insert(SB, MONITOR, **self.values(
                     SB, monitor, remote=False, ic_learned=True, options=dict(row.options),
                     **more))
-                log.info("service_monitor.learned", port=monitor.logical_port, ip=monitor.ip,
-                         port_number=monitor.port, source_az=row.source_availability_zone)
+                log.info("service_monitor.learned", logical_port=monitor.logical_port,
+                         ip=monitor.ip, port=monitor.port,
+                         source_az=row.source_availability_zone)
             elif target.ic_learned:
                 if chassis_name is not None and target.chassis_name != chassis_name:
                     self.plan.set(SB, MONITOR, target.uuid, chassis_name=chassis_name)
@@ -248,8 +249,8 @@ class _Sync:
             claimed[monitor.index] = monitor, target, row
             self.write_back(row, target)
         for row in owned.values():
-            log.info("service_monitor.unlearned", port=row.logical_port, ip=row.ip,
-                     port_number=row.port)
+            log.info("service_monitor.unlearned", logical_port=row.logical_port, ip=row.ip,
+                     port=row.port)
             self.plan.delete(SB, MONITOR, row.uuid)
 
     def acceptable(self, row: Any, monitor: Monitor) -> bool:

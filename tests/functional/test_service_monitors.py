@@ -10,10 +10,12 @@ with other options, so that northd takes az1's learned monitor over (the case
 in which 25.09.0's ovn-ic and northd rewrote its options in turn at 100 % CPU);
 then the load balancers go, and with them the monitors.  25.09 has no cached
 chroot; 26.03 is the first release there that has the fix (25.09.3).  And ours
-alone beside rows a hostile peer wrote into the IC SB.
+alone beside rows a hostile peer wrote into the IC SB; and leaving and rejoining.
 """
 
 from __future__ import annotations
+
+import signal
 
 import pytest
 from controller import Controller
@@ -194,3 +196,25 @@ def test_hostile_rows_are_refused_counted_and_the_good_one_checked(release_testb
     }[good] == "online", timeout=TIMEOUT, message="status written back")
     assert len(warnings(ours, "service_monitor.refused")) == 3
     assert_idle([ours])
+
+
+@pytest.mark.parametrize("release", [RELEASE])
+def test_leaving_takes_this_azs_checks_along_and_rejoining_restores_them(release_testbed):
+    tb = release_testbed
+    ours = [Controller(tb, az).start() for az in tb.azs]
+    wait_until(lambda: registered(tb), timeout=TIMEOUT, message="both AZs registered")
+    add_switch_and_vms(tb, ours)
+    balance_across(tb, ours)
+    wait_until(lambda: both_ways(tb), timeout=TIMEOUT, message="checks across AZs")
+    ours[0].write_config(enable_ic="false")
+    ours[0].send(signal.SIGHUP)
+    wait_until(lambda: [row["source_availability_zone"] for row in rows(
+        tb.ic_sbctl, "Service_Monitor", "source_availability_zone")] == ["az2"]
+        and [row["ic_learned"] for row in monitors(tb.azs[0])] == [False]
+        and [row["remote"] for row in monitors(tb.azs[1])] == [True],
+        timeout=TIMEOUT, message="az1's published and learned checks gone, and az2's "
+                                 "learned check of vm2 with them")
+    ours[0].write_config(enable_ic="true")
+    ours[0].send(signal.SIGHUP)
+    wait_until(lambda: both_ways(tb), timeout=TIMEOUT, message="checks across AZs again")
+    assert_idle(ours)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from ovn_ic_controller.metrics import Metrics
+from ovn_ic_controller.sync.leave import local_plan, withdrawal_plan
 from ovn_ic_controller.sync.service_monitors import ServiceMonitors
 
 AZ1 = row(name="az1")
@@ -252,6 +253,21 @@ def test_hostile_rows_refused_named_and_counted_the_rest_learned():
         "ovn_ic_controller_service_monitors_refused", {"direction": "pull", "reason": reason})
         for reason in ("address", "duplicate", "conflict", "schema")} == {
         "address": 1, "duplicate": 1, "conflict": 1, "schema": 0}
+
+
+# ------------------------------------------------------------------ leaving
+def test_leaving_removes_learned_monitors_and_withdraws_published_ones():
+    learned = sb_monitor(remote=False, ic_learned=True)
+    northds = [sb_monitor(port="vm3"), sb_monitor(port="vm4", remote=False)]
+    plan = local_plan(context(sb={"Service_Monitor": [learned, *northds]}))
+    assert [(op.kind, op.target) for op in plan.ops] == [("delete", learned.uuid)]
+    ours, theirs = ic_monitor(source="az1", target="az2"), ic_monitor()
+    tables = {"Availability_Zone": [AZ1], "Service_Monitor": [ours, theirs]}
+    for table in ("Gateway", "Port_Binding", "Route"):
+        tables[table] = []
+    plan = withdrawal_plan(context(ic_sb=tables), "az1")
+    assert [(op.table, op.target) for op in plan.ops] == [
+        ("Service_Monitor", ours.uuid), ("Availability_Zone", AZ1.uuid)]
 
 
 # ------------------------------------------------------------------ random peers
