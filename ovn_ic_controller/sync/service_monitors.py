@@ -195,12 +195,14 @@ class _Sync:
     # ------------------------------------------------------------ IC SB → local
     def pull(self) -> None:
         """Check the backends here that other AZs balance to; write their status back."""
-        ports = {port.logical_port: port for port in self.ctx.rows(SB, "Port_Binding")}
         local = {Monitor.of(row, self.typed).index: row for row in self.sb_rows}
         owned = {row.uuid: row for row in self.sb_rows if row.ic_learned}
         claimed: dict[tuple, tuple[Monitor, Any, Any]] = {}  # index -> monitor, SB row, IC row
         wanted = sorted((row for row in self.ic_rows if row.target_availability_zone == self.me),
                         key=lambda row: row.source_availability_zone)
+        names = {row.logical_port for row in wanted}  # most AZs check none: no binding read
+        ports = {port.logical_port: port for port in self.ctx.rows(SB, "Port_Binding")
+                 if port.logical_port in names} if names else {}
         for row in wanted:
             port = ports.get(row.logical_port)
             if port is None or not port.up:  # ovn-ic: any value of up, even false
