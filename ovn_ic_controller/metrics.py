@@ -85,6 +85,11 @@ class Metrics:
                                       "is-interconn (not-is-interconn), or a gateway skipped for "
                                       "bad or conflicting data.", ["chassis", "problem"],
                                       registry=reg)
+        self.service_monitors_refused = Gauge(
+            PREFIX + "service_monitors_refused",
+            "Cross-AZ load-balancer health checks not published (push) or not checked here "
+            "(pull) in the last computation, by reason (schema, address, conflict, duplicate).",
+            ["direction", "reason"], registry=reg)
         self.routes_advertised = Gauge(PREFIX + "routes_advertised",
                                        "IC SB routes this AZ advertises, by transit switch.",
                                        ["transit_switch"], registry=reg)

@@ -18,11 +18,13 @@ The local part (this AZ's NB and SB) removes only what an IC controller made:
   and loses only the remote, declared and marked ports;
 - remote gateway chassis in the SB (``other_config:is-remote``, not
   ``is-interconn``: ``common.is_remote_chassis``);
-- learned address sets (``external_ids:ic-learnt``).
+- learned address sets (``external_ids:ic-learnt``);
+- health checks learned from other AZs (SB ``Service_Monitor.ic_learned``).
 
 The IC SB part deletes one AZ's Route, Port_Binding, Gateway and Address_Set
 rows and its Availability_Zone row in one transaction, as their strong
-references demand.
+references demand, and the Service_Monitor rows it published (named by
+``source_availability_zone``).
 The shared IC NB (transit switches) is never touched.
 
 Order: ``Leave.plan`` yields each step only once the one before has nothing
@@ -53,6 +55,7 @@ from ..constants import (
     SB,
 )
 from ..db.plan import Plan
+from ..db.values import column
 from .address_sets import is_learnt
 from .base import Concern, Context, columns
 from .common import is_remote_chassis, nb_global, transit_switch_mirrors
@@ -84,6 +87,7 @@ def local_plan(ctx: Context) -> Plan:
     _remove_marked_ports(ctx, plan, deleted_switches)
     _remove_remote_chassis(ctx, plan)
     _remove_learned_address_sets(ctx, plan)
+    _remove_learned_monitors(ctx, plan)
     for db in plan.databases():
         plan.comment(db, "leave: remove interconnection state")
     return plan
@@ -108,6 +112,9 @@ def withdrawal_plan(ctx: Context, az_name: str) -> Plan:
         for row in ctx.rows(IC_SB, table):
             if row.availability_zone.uuid == zone.uuid:
                 plan.delete(IC_SB, table, row.uuid)
+    for row in ctx.rows(IC_SB, "Service_Monitor"):
+        if row.source_availability_zone == az_name:
+            plan.delete(IC_SB, "Service_Monitor", row.uuid)
     plan.delete(IC_SB, "Availability_Zone", zone.uuid)
     plan.comment(IC_SB, f"withdraw AZ {az_name}")
     return plan
@@ -130,11 +137,12 @@ class Leave(Concern):
                          Logical_Switch_Port="name type options external_ids",
                          Logical_Router_Static_Route="ip_prefix nexthop external_ids",
                          Address_Set="name external_ids"),
-             SB: columns(Chassis="name other_config"),
+             SB: columns(Chassis="name other_config", Service_Monitor="ic_learned"),
              IC_SB: columns(Availability_Zone="name", Gateway="availability_zone name",
                             Port_Binding="availability_zone logical_port",
                             Route="availability_zone ip_prefix nexthop",
-                            Address_Set="availability_zone name")}
+                            Address_Set="availability_zone name",
+                            Service_Monitor="source_availability_zone")}
     writes = {NB: columns(NB_Global="options external_ids", Logical_Router="ports static_routes",
                           Logical_Router_Port="gateway_chassis", Logical_Switch="ports")}
 
@@ -216,3 +224,9 @@ def _remove_learned_address_sets(ctx: Context, plan: Plan) -> None:
     for address_set in ctx.rows(NB, "Address_Set"):
         if is_learnt(address_set):
             plan.delete(NB, "Address_Set", address_set.uuid)
+
+
+def _remove_learned_monitors(ctx: Context, plan: Plan) -> None:
+    for monitor in ctx.rows(SB, "Service_Monitor"):
+        if column(monitor, "ic_learned", False):  # before 25.09 the SB has no such column
+            plan.delete(SB, "Service_Monitor", monitor.uuid)

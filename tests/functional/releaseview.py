@@ -144,6 +144,7 @@ def dump(tb):
     if "Advertised_Route" in tables_of(tb, "sb"):  # dynamic routing (25.03+)
         for az in tb.azs:
             azs[az.name]["sb.advertised_routes"] = advertised_routes(az)
+    found.update(_service_monitors(tb))
     for az, sections in azs.items():
         for section, value in sections.items():
             if section == "learned":
@@ -177,6 +178,29 @@ def advertised_routes(az):
     names = {row["_uuid"]: row["external_ids"].get("name") for row in found["Datapath_Binding"]}
     return sorted((names.get(row["datapath"]), row["ip_prefix"])
                   for row in found["Advertised_Route"])
+
+
+_MONITOR = "type ip port protocol logical_port src_ip src_mac status options"
+
+
+def _service_monitors(tb):
+    """The health checks in the IC SB and each AZ's SB, where the schemas have them."""
+    found = {}
+    if "Service_Monitor" in tables_of(tb, "ic_sb"):
+        ic_sb = query(tb.ic_sbctl, **existing(tb, "ic_sb", Service_Monitor=_MONITOR + (
+            " source_availability_zone target_availability_zone")))
+        found["ic_sb.Service_Monitor"] = _unordered(ic_sb["Service_Monitor"])
+    for az in tb.azs:
+        sb = query(az.sbctl, **existing(tb, "sb", Service_Monitor=_MONITOR + (
+            " chassis_name remote ic_learned")))
+        found[f"{az.name}.sb.service_monitors"] = _unordered(sb["Service_Monitor"])
+    return found
+
+
+def _unordered(found):
+    """Rows without their UUIDs, in an order that does not depend on them."""
+    return sorted((_without_uuid(row) for row in found), key=lambda row: sorted(
+        (key, repr(value)) for key, value in row.items()))
 
 
 def _az_rows(az):

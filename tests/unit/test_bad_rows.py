@@ -120,7 +120,8 @@ def duplicates(tables):
         for index in indexes:
             seen = set()
             for row in tables.get(db, {}).get(table, ()):
-                key = tuple(getattr(value, "uuid", value)
+                key = tuple(tuple(value) if isinstance(value, list)  # an optional column
+                            else getattr(value, "uuid", value)
                             for value in (getattr(row, column) for column in index))
                 if key in seen:
                     yield db, table, row, index
