@@ -4,7 +4,8 @@ Every concern plans from the same snapshot, in this order, and their plans
 are joined in it into one transaction per database: ``az`` (the others need
 the AZ row), ``gateways``, the automation (``automation``: transit switches,
 link ports and gateway chassis; then its ``auto_route``: the route options),
-``transit_switches``, ``ports``, ``routes`` and, last, ``sequence_numbers``, which
+``transit_switches``, ``ports``, ``transit_routers`` (its ports take their keys from
+the allocator of ``ports``, as in ovn-ic), ``routes`` and, last, ``sequence_numbers``, which
 counts this AZ's step of the IC NB's changes in the same transaction.  ovn-ic 23.03 runs AZ, transit
 switches, gateways, ports, routes; as a concern never sees another's planned
 writes, only the replicas, the order changes only that of the operations.
@@ -22,9 +23,11 @@ from .gateways import Gateways
 from .ports import TransitSwitchPorts
 from .routes import Routes
 from .sequence import SequenceNumbers
+from .transit_routers import TransitRouters
 from .transit_switches import TransitSwitches
 
 
 def build_concerns() -> list[Concern]:
+    ports = TransitSwitchPorts()
     return [AvailabilityZone(), Gateways(), Automation(), AutoRoute(), TransitSwitches(),
-            TransitSwitchPorts(), Routes(), SequenceNumbers()]
+            ports, TransitRouters(ports.port_keys), Routes(), SequenceNumbers()]

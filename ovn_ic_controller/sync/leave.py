@@ -15,10 +15,14 @@ The local part (this AZ's NB and SB) removes only what an IC controller made:
   duplicates and orphans too, with the remote ports on them; a mirror that
   also holds a port we did not create (an operator's, as in manual mode)
   stays, with that port, and loses only the remote and marked ports;
+- transit-router mirrors (``options:interconn-tr``), the same way: a router
+  holding a port without ``interconn-tr`` (an operator's) stays, with that
+  port, and loses only the transit router's ports;
 - remote gateway chassis in the SB (``other_config:is-remote``, not
   ``is-interconn``: ``common.is_remote_chassis``).
 
-The IC SB part deletes one AZ's Route, Port_Binding and Gateway rows and its
+The IC SB part deletes one AZ's Route, Port_Binding (of transit-switch and
+transit-router ports) and Gateway rows and its
 Availability_Zone row in one transaction, as their strong references demand.
 The shared IC NB (transit switches) is never touched.
 
@@ -44,6 +48,7 @@ from ..constants import IC_SB, LEARNED_ROUTE_KEY, MANAGED_OPTIONS_KEY, NB, OWNER
 from ..db.plan import Plan
 from .base import Concern, Context, columns
 from .common import is_remote_chassis, nb_global, transit_switch_mirrors
+from .transit_routers import INTERCONN_TR, transit_router_mirrors
 
 log = logs.get("sync.leave")
 
@@ -68,6 +73,7 @@ def local_plan(ctx: Context) -> Plan:
     _remove_learned_routes(ctx, plan)
     _remove_our_options(ctx, plan)
     deleted_switches = _remove_mirrors(ctx, plan)
+    _remove_transit_routers(ctx, plan)
     _remove_marked_ports(ctx, plan, deleted_switches)
     _remove_remote_chassis(ctx, plan)
     for db in plan.databases():
@@ -109,8 +115,8 @@ class Leave(Concern):
     name = "leave"
     needs_az = False
     reads = {NB: columns(NB_Global="name options external_ids",
-                         Logical_Router="name ports static_routes",
-                         Logical_Router_Port="name external_ids gateway_chassis",
+                         Logical_Router="name options ports static_routes",
+                         Logical_Router_Port="name options external_ids gateway_chassis",
                          Gateway_Chassis="name external_ids",
                          Logical_Switch="name ports other_config",
                          Logical_Switch_Port="name type external_ids",
@@ -165,6 +171,22 @@ def _remove_mirrors(ctx: Context, plan: Plan) -> set[Any]:
             if port.type == "remote":
                 plan.delvalue(NB, "Logical_Switch", switch.uuid, "ports", port.uuid)
     return deleted
+
+
+def _remove_transit_routers(ctx: Context, plan: Plan) -> None:
+    for routers in transit_router_mirrors(ctx).values():
+        for router in routers:
+            foreign = sorted(port.name for port in router.ports
+                             if INTERCONN_TR not in port.options)
+            if not foreign:
+                plan.delete(NB, "Logical_Router", router.uuid)
+                continue
+            log.info("leave.transit_router_kept", router=router.name, ports_not_ours=foreign,
+                     message="this transit-router mirror holds ports we did not create: "
+                             "it stays, only the transit router's ports leave it")
+            for port in router.ports:
+                if INTERCONN_TR in port.options:
+                    plan.delvalue(NB, "Logical_Router", router.uuid, "ports", port.uuid)
 
 
 def _remove_marked_ports(ctx: Context, plan: Plan, deleted_switches: set[Any]) -> None:
