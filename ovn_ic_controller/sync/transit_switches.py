@@ -257,7 +257,7 @@ class TransitSwitches(Concern):
     def _sync_router_bindings(self, ctx: Context, plan: Plan, writer: str,
                               bindings: list[Any], used: set[int]) -> None:
         """One binding per IC NB transit router (26.03), as the global rows' writer; the
-        rest of transit routers is not done yet."""
+        routers' NB side and ports are sync/transit_routers.py's."""
         routers = {router.uuid: router for router in ctx.rows(IC_NB, "Transit_Router")}
         kept: set[Any] = set()
         for binding in sorted(bindings, key=lambda row: (row.tunnel_key, str(row.uuid))):
