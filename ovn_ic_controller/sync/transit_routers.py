@@ -143,7 +143,7 @@ class TransitRouters(Concern):
                     mirrors: dict[str, Any]) -> None:
         own = ctx.az.uuid
         chassis = {row.name: row for row in ctx.rows(SB, "Chassis")}
-        lrp_names = {lrp.name for lrp in ctx.rows(NB, LRP)}
+        lrps = {lrp.name: lrp for lrp in ctx.rows(NB, LRP)}
         bindings = list(ctx.rows(IC_SB, "Port_Binding"))
         names = {pb.logical_port: pb for pb in bindings}
         used = {pb.tunnel_key for pb in bindings if pb.availability_zone.uuid == own}
@@ -163,24 +163,27 @@ class TransitRouters(Concern):
                 continue  # created by this plan: its ports come next time, as in ovn-ic
             theirs = remote.get(tr.name, {})
             nb_ports = {lrp.name: lrp for lrp in mirror.ports if INTERCONN_TR in lrp.options}
-            for trp in sorted(column(tr, "ports", ()), key=lambda trp: trp.name):
+            # In UUID order, as ovn-ic sees them, so that keys are given out as there.
+            for trp in sorted(column(tr, "ports", ()), key=lambda trp: trp.uuid):
                 if is_remote_port(trp.chassis, chassis):
                     binding = theirs.get(trp.name)
                 else:
                     binding = ours.get(trp.name)
                     if binding is None:
-                        binding = self._publish(ctx, plan, tr, trp, names,
-                                                used | keys_on[tr.name])
+                        binding = self._publish(ctx, plan, tr, trp, names, used,
+                                                keys_on[tr.name])
                 if binding is None:
                     continue  # not bound yet: no NB port before the binding
                 lrp = nb_ports.pop(trp.name, None)
                 if lrp is None:
-                    if trp.name in lrp_names:
+                    clash = lrps.get(trp.name)
+                    if clash is None:
+                        self._create_port(plan, mirror, trp, binding)
+                    elif INTERCONN_TR not in clash.options:
                         self.problems("warning", "transit_router.port_name_taken",
                                       port=trp.name, transit_router=tr.name,
                                       reason="another NB router port has this name")
-                        continue
-                    self._create_port(plan, mirror, trp, binding)
+                    # else another transit router's until this plan: created next time
                 else:
                     self._sync_port(plan, trp, lrp, binding)
             for lrp in nb_ports.values():
@@ -193,17 +196,20 @@ class TransitRouters(Concern):
                 plan.delete(IC_SB, "Port_Binding", pb.uuid)
 
     def _publish(self, ctx: Context, plan: Plan, tr: Any, trp: Any, names: dict[str, Any],
-                 used: set[int]) -> NewRow | None:
-        """A binding, of this AZ, for a port whose chassis is ours."""
+                 used: set[int], on_router: set[int]) -> NewRow | None:
+        """A binding, of this AZ, for a port whose chassis is ours, with a key none of this
+        AZ's bindings (``used``) nor the router's (``on_router``) has."""
         taken = names.get(trp.name)
         if taken is not None:
             self.problems("warning", "transit_router.port_binding_name_taken", port=trp.name,
                           transit_router=tr.name, owner=taken.availability_zone.name,
                           transit_switch=taken.transit_switch)
             return None
-        key = self.port_keys.allocate(used)
+        key = self.port_keys.allocate(used | on_router)
         if key is None:
             return None
+        used.add(key)
+        on_router.add(key)
         log.info("transit_router.port_published", port=trp.name, transit_router=tr.name,
                  tunnel_key=key)
         binding = plan.insert(IC_SB, "Port_Binding", availability_zone=ctx.az.uuid,

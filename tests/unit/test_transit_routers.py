@@ -205,9 +205,36 @@ def test_leave_removes_our_routers_but_not_an_operators_ports(world, concern):
     world.transit_router("tr2")
     world.settle(concern)
     router = world.named("nb", "Logical_Router", "tr2")
-    router.ports.append(world.add("nb", "Logical_Router_Port", name="inside", mac="",
-                                  networks=[], options={}, external_ids={},
-                                  gateway_chassis=[]))
+    router.ports = [*router.ports, world.add(
+        "nb", "Logical_Router_Port", name="inside", mac="", networks=[], options={},
+        external_ids={}, gateway_chassis=[])]
     world.apply(local_plan(world.ctx()))
     assert [lr.name for lr in world.rows("nb", "Logical_Router")] == ["tr2"]
     assert [lrp.name for lrp in router.ports] == ["inside"]
+
+
+def test_ports_published_in_one_pass_get_distinct_keys_past_the_routers(world, concern):
+    """Keys avoid this AZ's bindings and any on the router (a peer's there would make the
+    IC SB reject the transaction)."""
+    tr = world.transit_router()
+    world.peer_binding(tr, "tr1-az2", key=2)
+    world.port(tr, "tr1-a", "gw1")
+    world.port(tr, "tr1-b", "gw1")
+    world.settle(concern)
+    keys = {name: key for name, (_, _, key, _) in world.bindings().items()}
+    assert sorted(keys.values()) == [1, 2, 3] and keys["tr1-az2"] == 2
+
+
+def test_a_port_of_another_transit_router_by_that_name_is_not_a_clash(world, concern):
+    """A port moved to another transit router: its old NB port goes, then the new one
+    comes, without a warning."""
+    tr1, tr2 = world.transit_router(), world.transit_router("tr2")
+    trp = world.port(tr1, "p", "gw2")
+    world.peer_binding(tr1, "p")
+    world.settle(concern)
+    tr1.ports, tr2.ports = [], [trp]
+    world.one("ic_sb", "Port_Binding", logical_port="p").transit_switch = "tr2"
+    with capture_logs() as logs:
+        world.settle(concern)
+    assert not [entry for entry in logs if entry["log_level"] == "warning"]
+    assert [lrp.name for lrp in world.named("nb", "Logical_Router", "tr2").ports] == ["p"]
