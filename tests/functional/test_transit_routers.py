@@ -9,6 +9,8 @@ included).  Then ``leave`` removes what ours made.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from controller import run_cli
 from icview import DEPLOYMENTS, OURS, REFERENCE, TIMEOUT, assert_idle, rows
@@ -126,11 +128,25 @@ def test_rows_are_those_of_the_all_c_run(release_testbed, release, deployment):
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_leave_removes_the_transit_router_and_its_bindings(release_testbed, release):
-    """``leave`` removes our NB router (with its ports) and our AZ's port bindings; the
+    """``show`` lists the transit router and where its ports are published; ``leave``
+    removes our NB router (with its ports) and our AZ's port bindings; the
     peer's binding and the transit router's datapath binding stay."""
     tb = release_testbed
     sides = run_compared(tb, (OURS, REFERENCE), reference(release), SETUP)
     ours = sides[0].controller
+    shown = run_cli("--config", str(ours.config_path), "show", "--format", "json",
+                    timeout=TIMEOUT)
+    assert shown.returncode == 0, shown.stderr
+    [router] = json.loads(shown.stdout)["transit_routers"]
+    assert (router["name"], router["tunnel_key"] > 0) == ("tr1", True)
+    assert [(port["name"], port["chassis"], port["availability_zone"], port["networks"])
+            for port in router["ports"]] == [
+        ("tr1-az1", "gw1", "az1", ["10.100.1.1/24", "fd10:1::1/64"]),
+        ("tr1-az2", "gw2", "az2", ["10.100.2.1/24"])]
+    text = run_cli("--config", str(ours.config_path), "show", timeout=TIMEOUT).stdout
+    assert (f"transit router tr1 (tunnel key {router['tunnel_key']})\n"
+            "    port tr1-az1 00:00:00:00:01:01 10.100.1.1/24 fd10:1::1/64 on chassis gw1: "
+            "published by az1, tunnel key 1\n") in text
     ours.stop()
     left = run_cli("--config", str(ours.config_path), "leave", timeout=TIMEOUT + 10)
     assert left.returncode == 0, left.stderr
