@@ -37,7 +37,7 @@ from typing import Any
 from . import logs
 from .commands import open_databases
 from .config import Config
-from .constants import IC_NB, IC_SB, LEARNED_ROUTE_KEY, LOCK_NAME, NB, SB
+from .constants import IC_NB, IC_SB, LEARNED_ROUTE_KEY, LOCK_NAME, NB, SB, TR_DATAPATH, TR_PORT
 from .db.values import column, optional_ref
 from .sync.base import Context, columns, merge_columns
 from .sync.common import binding_type
@@ -145,10 +145,10 @@ def _transit_routers(ctx: Context) -> list[dict]:
     that published its binding and the binding's key."""
     keys = {optional_ref(column(dp, "nb_ic_uuid", [])): dp.tunnel_key
             for dp in ctx.rows(IC_SB, "Datapath_Binding")
-            if binding_type(dp) == "transit-router"}
+            if binding_type(dp) == TR_DATAPATH}
     bindings = {(pb.transit_switch, pb.logical_port): pb
                 for pb in ctx.rows(IC_SB, "Port_Binding")
-                if binding_type(pb) == "transit-router-port"}
+                if binding_type(pb) == TR_PORT}
     found = []
     for router in sorted(ctx.rows(IC_NB, "Transit_Router"), key=lambda tr: tr.name):
         ports = []

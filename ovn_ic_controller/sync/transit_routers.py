@@ -31,7 +31,18 @@ from collections import defaultdict
 from typing import Any
 
 from .. import logs
-from ..constants import IC_NB, IC_SB, IS_REMOTE, LR, LRP, NB, REQUESTED_KEY, SB
+from ..constants import (
+    IC_NB,
+    IC_SB,
+    IS_REMOTE,
+    LR,
+    LRP,
+    NB,
+    REQUESTED_KEY,
+    SB,
+    TR_DATAPATH,
+    TR_PORT,
+)
 from ..db.plan import NewRow, Plan
 from ..db.values import column, is_true, optional_ref, parse_int
 from .base import Concern, Context, columns
@@ -41,7 +52,6 @@ from .tunnel_keys import TunnelKeyAllocator
 log = logs.get("sync.transit_routers")
 
 INTERCONN_TR = "interconn-tr"  # NB Logical_Router and Logical_Router_Port options
-TR_DATAPATH, TR_PORT = "transit-router", "transit-router-port"
 REQUESTED_CHASSIS = "requested-chassis"
 
 _BINDING = "availability_zone transit_switch logical_port tunnel_key address type nb_ic_uuid"

@@ -42,6 +42,7 @@ from ..constants import (
     INTERCONN_TS,
     NB,
     REQUESTED_KEY,
+    TR_DATAPATH,
     TS_DATAPATH,
 )
 from ..db.plan import Plan
@@ -54,7 +55,6 @@ log = logs.get("sync.transit_switches")
 
 TS_KEY_MIN, TS_KEY_MAX = 16711681, 16777215  # 2^24 - 65535 .. 2^24 - 1
 VXLAN_KEY_MIN, VXLAN_KEY_MAX = 1024, 4095    # with vxlan_mode (25.03)
-TR_DATAPATH = "transit-router"
 VXLAN_MODE = "ic-vxlan_mode"  # NB Logical_Switch other_config of a mirror (25.03)
 # How long duplicate bindings are left for a peer to resolve before we do.
 DUPLICATE_GRACE_S = 2.0
