@@ -48,6 +48,8 @@ ROUTER_ID = "router-id"
 #: switches and their ports; the other types (transit routers and their ports) are
 #: another feature's, never changed by transit-switch sync.
 TS_DATAPATH, TS_PORT = "transit-switch", "transit-switch-port"
+#: The same of transit routers and their ports (sync/transit_routers.py).
+TR_DATAPATH, TR_PORT = "transit-router", "transit-router-port"
 #: SB Chassis other_config: a chassis standing for another AZ's gateway (written
 #: by IC controllers), and a gateway of this AZ (written by ovn-controller).
 IS_REMOTE = "is-remote"

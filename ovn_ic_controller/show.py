@@ -26,6 +26,9 @@ JSON keys (``--format json``), stable; lists are sorted, absent values are ""::
                           nexthops: [{nexthop, from_az}], overlaps: [local network]}]
     conflicts           [{router, local, remote, az, denied}]
     route_controls      [{router, port, options: {option: value}}] (port "": the router's)
+    transit_routers     [{name, tunnel_key, ports: [{name, chassis, mac, networks,
+                          availability_zone, tunnel_key}]}] (26.03+; a port not
+                          bound yet has availability_zone "" and tunnel_key null)
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ from typing import Any
 from . import logs
 from .commands import open_databases
 from .config import Config
-from .constants import IC_SB, LEARNED_ROUTE_KEY, LOCK_NAME, NB, SB
+from .constants import IC_NB, IC_SB, LEARNED_ROUTE_KEY, LOCK_NAME, NB, SB, TR_DATAPATH, TR_PORT
+from .db.values import column, optional_ref
 from .sync.base import Context, columns, merge_columns
+from .sync.common import binding_type
 from .sync.leave import own_az_name
 from .sync.prefixes import parse_cidr
 from .sync.routes import Routes, find_conflicts, zone_name
@@ -53,11 +58,13 @@ SHOWN = {
                 Logical_Router_Port="name options",
                 Logical_Router_Static_Route="ip_prefix nexthop route_table external_ids"),
     SB: columns(SB_Global="options"),  # only for the lock; the smallest table there is
-    IC_SB: columns(Availability_Zone="name",
+    IC_NB: columns(Transit_Router="name ports",
+                   Transit_Router_Port="name mac networks chassis"),
+    IC_SB: columns(Availability_Zone="name", Datapath_Binding="tunnel_key type nb_ic_uuid",
                    Gateway="name hostname availability_zone encaps",
                    Encap="type ip options",
                    Port_Binding="logical_port transit_switch tunnel_key address gateway "
-                                "availability_zone",
+                                "availability_zone type",
                    Route="availability_zone transit_switch ip_prefix nexthop origin "
                          "route_table external_ids"),
 }
@@ -108,7 +115,8 @@ def gather(ctx: Context, lock: str) -> dict:
     return {"az": own, "enable_ic": ctx.config.enable_ic, "ovn_ic_lock": lock,
             "availability_zones": sorted(zones.values(), key=lambda z: z["name"]),
             "learned_routes": _learned_routes(ctx, found), "conflicts": found,
-            "route_controls": route_controls(ctx)}
+            "route_controls": route_controls(ctx),
+            "transit_routers": _transit_routers(ctx)}
 
 
 def route_controls(ctx: Context) -> list[dict]:
@@ -149,6 +157,30 @@ def _learned_routes(ctx: Context, conflicts: list[dict]) -> list[dict]:
              "nexthops": sorted(hops, key=lambda h: (h["nexthop"], h["from_az"])),
              "overlaps": sorted(overlaps.get((router, _network(prefix)), ()))}
             for (router, table, prefix), hops in sorted(groups.items())]
+
+
+def _transit_routers(ctx: Context) -> list[dict]:
+    """Every IC NB transit router with its datapath key and its ports, each with the AZ
+    that published its binding and the binding's key."""
+    keys = {optional_ref(column(dp, "nb_ic_uuid", [])): dp.tunnel_key
+            for dp in ctx.rows(IC_SB, "Datapath_Binding")
+            if binding_type(dp) == TR_DATAPATH}
+    bindings = {(pb.transit_switch, pb.logical_port): pb
+                for pb in ctx.rows(IC_SB, "Port_Binding")
+                if binding_type(pb) == TR_PORT}
+    found = []
+    for router in sorted(ctx.rows(IC_NB, "Transit_Router"), key=lambda tr: tr.name):
+        ports = []
+        for port in sorted(router.ports, key=lambda trp: trp.name):
+            binding = bindings.get((router.name, port.name))
+            ports.append({"name": port.name, "chassis": port.chassis, "mac": port.mac,
+                          "networks": sorted(port.networks),
+                          "availability_zone": (binding.availability_zone.name
+                                                if binding is not None else ""),
+                          "tunnel_key": binding.tunnel_key if binding is not None else None})
+        found.append({"name": router.name, "tunnel_key": keys.get(router.uuid),
+                      "ports": ports})
+    return found
 
 
 def _network(prefix: str) -> str:
@@ -208,6 +240,14 @@ def render(doc: dict) -> str:
     lines += [f"    {c['router']}: local {c['local']} overlaps {c['remote']} from {c['az']}: "
               + ("not learned (conflict-policy=deny)" if c["denied"]
                  else "learned (reported only)") for c in doc["conflicts"]]
+    for router in doc["transit_routers"]:
+        lines += ["", f"transit router {router['name']}"
+                  f" (tunnel key {router['tunnel_key'] or '(none yet)'})"]
+        for port in router["ports"]:
+            bound = (f"published by {port['availability_zone']}, tunnel key "
+                     f"{port['tunnel_key']}" if port["availability_zone"] else "not published")
+            lines.append(f"    port {port['name']} {port['mac']} {' '.join(port['networks'])}"
+                         f" on chassis {port['chassis'] or '(none)'}: {bound}")
     lines.append("")
     lines.append("route controls:" + ("" if doc["route_controls"] else " none"))
     lines += [f"    router {c['router']}" + (f" port {c['port']}" if c["port"] else "") + ": "

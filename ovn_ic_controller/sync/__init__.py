@@ -4,12 +4,12 @@ Every concern plans from the same snapshot, in this order, and their plans
 are joined in it into one transaction per database: ``az`` (the others need
 the AZ row), ``gateways``, the automation (``automation``: transit switches,
 link ports and gateway chassis; then its ``auto_route``: the route options),
-``transit_switches``, ``ports``, ``routes``, ``service_monitors`` and, last,
-``sequence_numbers``, which counts this AZ's step of the IC NB's changes in the same
-transaction.  ovn-ic 23.03 runs AZ, transit
+``transit_switches``, ``ports``, ``transit_routers`` (its ports take their keys from
+the allocator of ``ports``, as in ovn-ic), ``routes``, ``address_sets``,
+``service_monitors`` and, last, ``sequence_numbers``, which counts this AZ's step of
+the IC NB's changes in the same transaction.  ovn-ic 23.03 runs AZ, transit
 switches, gateways, ports, routes; as a concern never sees another's planned
 writes, only the replicas, the order changes only that of the operations.
-``address_sets`` (26.09) runs after ``routes``, as in ovn-ic.
 ``leave`` is not among them: the daemon runs it alone while enable-ic is false.
 ``common`` holds what several concerns share, ``prefixes`` the address and
 prefix parsing of ports, automation and routes.
@@ -26,10 +26,12 @@ from .ports import TransitSwitchPorts
 from .routes import Routes
 from .sequence import SequenceNumbers
 from .service_monitors import ServiceMonitors
+from .transit_routers import TransitRouters
 from .transit_switches import TransitSwitches
 
 
 def build_concerns() -> list[Concern]:
+    ports = TransitSwitchPorts()
     return [AvailabilityZone(), Gateways(), Automation(), AutoRoute(), TransitSwitches(),
-            TransitSwitchPorts(), Routes(), AddressSets(), ServiceMonitors(),
+            ports, TransitRouters(ports.port_keys), Routes(), AddressSets(), ServiceMonitors(),
             SequenceNumbers()]

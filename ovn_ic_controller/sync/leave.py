@@ -16,15 +16,18 @@ The local part (this AZ's NB and SB) removes only what an IC controller made:
   ``interconn-tsp``) ports on them; a mirror that also holds a port no IC
   controller created (an operator's, as in manual mode) stays, with that port,
   and loses only the remote, declared and marked ports;
+- transit-router mirrors (``options:interconn-tr``), the same way: a router
+  holding a port without ``interconn-tr`` (an operator's) stays, with that
+  port, and loses only the transit router's ports;
 - remote gateway chassis in the SB (``other_config:is-remote``, not
   ``is-interconn``: ``common.is_remote_chassis``);
 - learned address sets (``external_ids:ic-learnt``);
 - health checks learned from other AZs (SB ``Service_Monitor.ic_learned``).
 
-The IC SB part deletes one AZ's Route, Port_Binding, Gateway and Address_Set
-rows and its Availability_Zone row in one transaction, as their strong
-references demand, and the Service_Monitor rows it published (named by
-``source_availability_zone``).
+The IC SB part deletes one AZ's Route, Port_Binding (of transit-switch and
+transit-router ports), Gateway and Address_Set rows and its Availability_Zone
+row in one transaction, as their strong references demand, and the
+Service_Monitor rows it published (named by ``source_availability_zone``).
 The shared IC NB (transit switches) is never touched.
 
 Order: ``Leave.plan`` yields each step only once the one before has nothing
@@ -59,6 +62,7 @@ from ..db.values import column
 from .address_sets import is_learnt
 from .base import Concern, Context, columns
 from .common import is_remote_chassis, nb_global, transit_switch_mirrors
+from .transit_routers import INTERCONN_TR, transit_router_mirrors
 
 log = logs.get("sync.leave")
 
@@ -84,6 +88,7 @@ def local_plan(ctx: Context) -> Plan:
     _remove_learned_routes(ctx, plan)
     _remove_our_options(ctx, plan)
     deleted_switches = _remove_mirrors(ctx, plan)
+    _remove_transit_routers(ctx, plan)
     _remove_marked_ports(ctx, plan, deleted_switches)
     _remove_remote_chassis(ctx, plan)
     _remove_learned_address_sets(ctx, plan)
@@ -130,8 +135,8 @@ class Leave(Concern):
     name = "leave"
     needs_az = False
     reads = {NB: columns(NB_Global="name options external_ids",
-                         Logical_Router="name ports static_routes",
-                         Logical_Router_Port="name external_ids gateway_chassis",
+                         Logical_Router="name options ports static_routes",
+                         Logical_Router_Port="name options external_ids gateway_chassis",
                          Gateway_Chassis="name external_ids",
                          Logical_Switch="name ports other_config",
                          Logical_Switch_Port="name type options external_ids",
@@ -194,6 +199,22 @@ def _remove_mirrors(ctx: Context, plan: Plan) -> set[Any]:
 def _made_by_ic(port: Any) -> bool:
     """A port IC controllers add to a mirror: another AZ's, or one declared in the IC NB."""
     return port.type == "remote" or INTERCONN_TSP in port.options
+
+
+def _remove_transit_routers(ctx: Context, plan: Plan) -> None:
+    for routers in transit_router_mirrors(ctx).values():
+        for router in routers:
+            foreign = sorted(port.name for port in router.ports
+                             if INTERCONN_TR not in port.options)
+            if not foreign:
+                plan.delete(NB, "Logical_Router", router.uuid)
+                continue
+            log.info("leave.transit_router_kept", router=router.name, ports_not_ours=foreign,
+                     message="this transit-router mirror holds ports we did not create: "
+                             "it stays, only the transit router's ports leave it")
+            for port in router.ports:
+                if INTERCONN_TR in port.options:
+                    plan.delvalue(NB, "Logical_Router", router.uuid, "ports", port.uuid)
 
 
 def _remove_marked_ports(ctx: Context, plan: Plan, deleted_switches: set[Any]) -> None:

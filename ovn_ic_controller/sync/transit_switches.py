@@ -42,6 +42,7 @@ from ..constants import (
     INTERCONN_TS,
     NB,
     REQUESTED_KEY,
+    TR_DATAPATH,
     TS_DATAPATH,
 )
 from ..db.plan import Plan
@@ -54,7 +55,6 @@ log = logs.get("sync.transit_switches")
 
 TS_KEY_MIN, TS_KEY_MAX = 16711681, 16777215  # 2^24 - 65535 .. 2^24 - 1
 VXLAN_KEY_MIN, VXLAN_KEY_MAX = 1024, 4095    # with vxlan_mode (25.03)
-TR_DATAPATH = "transit-router"
 VXLAN_MODE = "ic-vxlan_mode"  # NB Logical_Switch other_config of a mirror (25.03)
 # How long duplicate bindings are left for a peer to resolve before we do.
 DUPLICATE_GRACE_S = 2.0
@@ -257,7 +257,7 @@ class TransitSwitches(Concern):
     def _sync_router_bindings(self, ctx: Context, plan: Plan, writer: str,
                               bindings: list[Any], used: set[int]) -> None:
         """One binding per IC NB transit router (26.03), as the global rows' writer; the
-        rest of transit routers is not done yet."""
+        routers' NB side and ports are sync/transit_routers.py's."""
         routers = {router.uuid: router for router in ctx.rows(IC_NB, "Transit_Router")}
         kept: set[Any] = set()
         for binding in sorted(bindings, key=lambda row: (row.tunnel_key, str(row.uuid))):

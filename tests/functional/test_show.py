@@ -10,7 +10,7 @@ from interconnect import SUBNETS, TIMEOUT, join
 from testbed import wait_until
 
 DOCUMENTED_KEYS = {"az", "enable_ic", "ovn_ic_lock", "availability_zones", "learned_routes",
-                   "conflicts", "route_controls"}
+                   "conflicts", "route_controls", "transit_routers"}
 
 
 def show(daemon, *args):

@@ -38,8 +38,8 @@ def test_learned_routes_leave_every_router_and_static_routes_stay():
     learned = [row(ip_prefix=f"10.17.{i}.0/24", nexthop="169.254.100.2",
                    external_ids={"ic-learned-route": "x"}) for i in range(2)]
     static = row(ip_prefix="10.99.0.0/16", nexthop="10.0.0.1", external_ids={})
-    r1 = row(name="ovn-cluster", ports=[], static_routes=[learned[0], static])
-    r2 = row(name="other", ports=[], static_routes=[learned[1]])
+    r1 = row(name="ovn-cluster", ports=[], static_routes=[learned[0], static], options={})
+    r2 = row(name="other", ports=[], static_routes=[learned[1]], options={})
     plan = local_plan(context(nb=nb(Logical_Router=[r1, r2])))
     assert changes(plan) == {
         ("delvalue", "nb", "Logical_Router", r1.uuid, "static_routes", learned[0].uuid),
@@ -99,7 +99,8 @@ def test_marked_router_ports_and_gateway_chassis_go_unmarked_ones_stay():
     manual_lrp = row(name="lrp1", external_ids={}, gateway_chassis=[marked_gc, manual_gc])
     our_lrp = row(name="az1-ts", external_ids=dict(OURS),
                   gateway_chassis=[row(name="az1-ts-gw1", external_ids=dict(OURS))])
-    router = row(name="ovn-cluster", ports=[manual_lrp, our_lrp], static_routes=[])
+    router = row(name="ovn-cluster", ports=[manual_lrp, our_lrp], static_routes=[],
+                 options={})
     marked_lsp = lsp("stray", ours=True)
     plain = switch("ls1", [marked_lsp, lsp("vm1")], mirror=False)
     plan = local_plan(context(nb=nb(Logical_Router=[router], Logical_Switch=[plain])))
@@ -175,7 +176,7 @@ def test_nothing_left_means_an_empty_plan():
 def test_learning_is_switched_off_before_anything_is_removed():
     learned = row(ip_prefix="10.17.0.0/24", nexthop="169.254.100.2",
                   external_ids={"ic-learned-route": "x"})
-    router = row(name="ovn-cluster", ports=[], static_routes=[learned])
+    router = row(name="ovn-cluster", ports=[], static_routes=[learned], options={})
     glob = nb_global(options={"ic-route-learn": "true", "ic-route-adv": "true", "mine": "1"},
                      managed="ic-route-learn,ic-route-adv")
     zones, tables = ic_sb_rows()
