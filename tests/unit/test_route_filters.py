@@ -211,7 +211,8 @@ def test_show_lists_the_controls_of_routers_and_ports_and_the_tags_of_routes():
     text = show.render({"az": "az1", "enable_ic": True, "ovn_ic_lock": "held",
                         "availability_zones": [{"name": "az1", "this_az": True, "gateways": [],
                                                 "ports": [], "routes": [route]}],
-                        "learned_routes": [], "conflicts": [], "route_controls": controls_})
+                        "learned_routes": [], "conflicts": [], "route_controls": controls_,
+                        "transit_routers": []})
     assert "        10.1.0.0/24 via 169.254.100.1 on ts1 (static) [tag blue]\n" in text
     assert ("route controls:\n    router lr1: ic-route-deny-learn=10.6.0.0/16\n"
             "    router lr1 port lrp-lr1-ts1: ic-route-tag=blue\n") in text
