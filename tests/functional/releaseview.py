@@ -24,13 +24,14 @@ import dataclasses
 import difflib
 import json
 import pprint
+import sys
 import time
 from collections.abc import Callable
 
 from controller import Controller
 from icview import OURS, REFERENCE, ic_sb_frozen, query, rows
 from routeview import connect, enable_routes, learned
-from testbed import wait_until
+from testbed import temporary_testbed, wait_until
 
 TIMEOUT = 30
 SETTLED_S = 1.5  # how long the all-C run's dump must stay the same to count as settled
@@ -547,6 +548,28 @@ def view(tb, step, ours_in=()):
     if step.keys_as_ranges:
         found = keys_as_ranges(found)
     return comparable(found, ours_in)
+
+
+_RECORDED: dict[tuple[str, tuple[str, ...]], dict] = {}
+
+
+def all_c_run(release, steps=STEPS):
+    """The all-C run of ``steps`` on ``release`` (``run_reference`` on a testbed of its
+    own), made once per release and scenario and kept for every deployment compared with
+    it.  A run in which the C daemons miss a step's condition is made once more before
+    that fails the test: it measures the timing of the daemons we compare with, not ours,
+    and a second miss is a failure."""
+    key = (release, tuple(step.name for step in steps))
+    if key not in _RECORDED:
+        try:
+            with temporary_testbed(2, release=release) as tb:
+                _RECORDED[key] = run_reference(tb, steps)
+        except AssertionError as first:
+            print(f"all-C run of {release} missed a step, running it again: {first}",
+                  file=sys.stderr)
+            with temporary_testbed(2, release=release) as tb:
+                _RECORDED[key] = run_reference(tb, steps)
+    return _RECORDED[key]
 
 
 def run_reference(tb, steps=STEPS):

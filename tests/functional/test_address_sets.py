@@ -18,8 +18,8 @@ import signal
 
 import pytest
 from icview import DEPLOYMENTS, OURS, REFERENCE, TIMEOUT, assert_idle, rows, start
-from releaseview import Step, has, registered, run_compared, run_reference, start_all
-from testbed import temporary_testbed, wait_until
+from releaseview import Step, all_c_run, has, registered, run_compared, start_all
+from testbed import wait_until
 
 RELEASE = "26.09"
 
@@ -100,21 +100,11 @@ STEPS = [
          lambda tb: not any(az == "az2" for az, _ in published(tb))),
 ]
 
-_REFERENCE: dict = {}
-
-
-def reference():
-    """The all-C run's rows per step, run once (on a testbed of its own)."""
-    if not _REFERENCE:
-        with temporary_testbed(2, release=RELEASE) as tb:
-            _REFERENCE.update(run_reference(tb, STEPS))
-    return _REFERENCE
-
 
 @pytest.mark.parametrize("release", [RELEASE])
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_address_sets_are_those_of_the_all_c_run(release_testbed, deployment):
-    steps = reference()
+    steps = all_c_run(RELEASE, STEPS)
     assert len(steps) == len(STEPS), "the 26.09 schemas lack address sets"
     sides = run_compared(release_testbed, DEPLOYMENTS[deployment], steps, STEPS)
     assert_idle([side.controller for side in sides])

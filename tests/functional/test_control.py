@@ -158,7 +158,6 @@ def test_a_socket_that_cannot_be_made_stops_the_start(testbed, tmp_path):
             f"on '{path}': No such file or directory") in ctl.log_path.read_text()
 
 
-
 @pytest.mark.parametrize("release", [HOST_RELEASE, "25.03"])
 def test_the_replies_are_those_of_the_release_ovn_ic(release_testbed, release):
     """Ours in az1, that release's ovn-ic in az2: each verb answers the same (compared

@@ -20,6 +20,7 @@ from releaseview import (
     Step,
     add_gateways,
     advertised_routes,
+    all_c_run,
     connect_in_turn,
     gateways_mirrored,
     has,
@@ -28,12 +29,11 @@ from releaseview import (
     registered,
     remote_ports,
     run_compared,
-    run_reference,
     start_all,
     tables_of,
 )
 from routeview import enable_routes
-from testbed import temporary_testbed, wait_until
+from testbed import wait_until
 
 BGP = {1: ("10.100.0.0/16", "10.101.0.0/16"), 2: ("10.101.0.0/16", "10.102.0.0/16")}
 
@@ -130,19 +130,9 @@ STEPS = [
          has("ic_sb", "Route", "options")),
 ]
 
-_REFERENCES: dict[str, dict] = {}
-
-
-def reference(release):
-    """The all-C run's rows per step, run once per release (on a testbed of its own)."""
-    if release not in _REFERENCES:
-        with temporary_testbed(2, release=release) as tb:
-            _REFERENCES[release] = run_reference(tb, STEPS)
-    return _REFERENCES[release]
-
 
 @pytest.mark.parametrize("release", ["25.03", "26.03", "26.09"])
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_dynamic_routes_are_those_of_the_all_c_run(release_testbed, release, deployment):
-    sides = run_compared(release_testbed, DEPLOYMENTS[deployment], reference(release), STEPS)
+    sides = run_compared(release_testbed, DEPLOYMENTS[deployment], all_c_run(release, STEPS), STEPS)
     assert_idle([side.controller for side in sides])

@@ -14,23 +14,13 @@ from __future__ import annotations
 
 import pytest
 from icview import DEPLOYMENTS, assert_idle
-from releaseview import run_compared, run_reference
-from testbed import NEWER_RELEASES, temporary_testbed
-
-_REFERENCES: dict[str, dict] = {}
-
-
-def reference(release):
-    """The all-C run's rows per step, run once per release (on a testbed of its own)."""
-    if release not in _REFERENCES:
-        with temporary_testbed(2, release=release) as tb:
-            _REFERENCES[release] = run_reference(tb)
-    return _REFERENCES[release]
+from releaseview import all_c_run, run_compared
+from testbed import NEWER_RELEASES
 
 
 @pytest.mark.parametrize("release", NEWER_RELEASES)
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_rows_are_those_of_the_all_c_run(release_testbed, release, deployment):
-    steps = reference(release)
+    steps = all_c_run(release)
     sides = run_compared(release_testbed, DEPLOYMENTS[deployment], steps)
     assert_idle([side.controller for side in sides])

@@ -15,9 +15,9 @@ import json
 import pytest
 from controller import run_cli
 from icview import DEPLOYMENTS, TIMEOUT, assert_idle, ours_everywhere, rows
-from releaseview import Step, registered, run_compared, run_reference, start_all
+from releaseview import Step, all_c_run, registered, run_compared, start_all
 from routeview import add_transit_switches, connect, enable_routes, learned, wait_for
-from testbed import temporary_testbed, wait_until
+from testbed import wait_until
 
 RELEASES = ("26.03", "26.09")
 # What lr{i} routes besides its transit-switch ports: a subnet and static routes.
@@ -136,21 +136,11 @@ STEPS = [
     Step("controls removed", removed, learned_is(everything(2), everything(1))),
 ]
 
-_REFERENCES: dict[str, dict] = {}
-
-
-def reference(release):
-    """The all-C run's rows per step, run once per release (on a testbed of its own)."""
-    if release not in _REFERENCES:
-        with temporary_testbed(2, release=release) as tb:
-            _REFERENCES[release] = run_reference(tb, STEPS)
-    return _REFERENCES[release]
-
 
 @pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_rows_are_those_of_the_all_c_run(release_testbed, release, deployment):
-    sides = run_compared(release_testbed, DEPLOYMENTS[deployment], reference(release), STEPS)
+    sides = run_compared(release_testbed, DEPLOYMENTS[deployment], all_c_run(release, STEPS), STEPS)
     assert_idle([side.controller for side in sides])
 
 

@@ -20,8 +20,8 @@ import signal
 import pytest
 from controller import Controller
 from icview import DEPLOYMENTS, assert_idle, rows, warnings
-from releaseview import Step, registered, run_compared, run_reference, start_all
-from testbed import temporary_testbed, wait_until
+from releaseview import Step, all_c_run, registered, run_compared, start_all
+from testbed import wait_until
 
 RELEASE = "26.03"
 TIMEOUT = 30
@@ -126,16 +126,6 @@ STEPS = [
     Step("load balancers removed", remove_balancers, gone),
 ]
 
-_REFERENCES: dict[str, dict] = {}
-
-
-def reference(release):
-    """The all-C run's rows per step, once per release (on a testbed of its own)."""
-    if release not in _REFERENCES:
-        with temporary_testbed(2, release=release) as tb:
-            _REFERENCES[release] = run_reference(tb, STEPS)
-    return _REFERENCES[release]
-
 
 def service_monitor_writes(az):
     """How many transactions of the AZ's SB database file wrote a Service_Monitor row."""
@@ -146,7 +136,7 @@ def service_monitor_writes(az):
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_health_checks_are_those_of_the_all_c_run(release_testbed, release, deployment):
     tb = release_testbed
-    sides = run_compared(tb, DEPLOYMENTS[deployment], reference(release), STEPS)
+    sides = run_compared(tb, DEPLOYMENTS[deployment], all_c_run(release, STEPS), STEPS)
     assert_idle([side.controller for side in sides])
     # tests/ovn-ic.at's check for the fight with northd: some 20 writes, not thousands.
     assert all(service_monitor_writes(az) < 50 for az in tb.azs)

@@ -17,14 +17,14 @@ from icview import DEPLOYMENTS, OURS, REFERENCE, TIMEOUT, assert_idle, rows
 from releaseview import (
     Step,
     add_gateways,
+    all_c_run,
     gateways_mirrored,
     has,
     registered,
     run_compared,
-    run_reference,
     start_all,
 )
-from testbed import temporary_testbed, wait_until
+from testbed import wait_until
 
 RELEASES = ["26.03", "26.09"]
 
@@ -106,21 +106,11 @@ STEPS = [
     Step("transit router deleted", delete_router, router_gone),
 ]
 
-_REFERENCES: dict[str, dict] = {}
-
-
-def reference(release):
-    """The all-C run's rows per step, once per release (on a testbed of its own)."""
-    if release not in _REFERENCES:
-        with temporary_testbed(2, release=release) as tb:
-            _REFERENCES[release] = run_reference(tb, STEPS)
-    return _REFERENCES[release]
-
 
 @pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_rows_are_those_of_the_all_c_run(release_testbed, release, deployment):
-    wanted = reference(release)
+    wanted = all_c_run(release, STEPS)
     assert "transit router deleted" in wanted, "the release has no transit routers"
     sides = run_compared(release_testbed, DEPLOYMENTS[deployment], wanted, STEPS)
     assert_idle([side.controller for side in sides])
@@ -132,7 +122,7 @@ def test_leave_removes_the_transit_router_and_its_bindings(release_testbed, rele
     removes our NB router (with its ports) and our AZ's port bindings; the
     peer's binding and the transit router's datapath binding stay."""
     tb = release_testbed
-    sides = run_compared(tb, (OURS, REFERENCE), reference(release), SETUP)
+    sides = run_compared(tb, (OURS, REFERENCE), all_c_run(release, STEPS), SETUP)
     ours = sides[0].controller
     shown = run_cli("--config", str(ours.config_path), "show", "--format", "json",
                     timeout=TIMEOUT)

@@ -22,6 +22,7 @@ from releaseview import (
     TIMEOUT,
     Step,
     add_gateways,
+    all_c_run,
     first_on_one_side,
     gateways_mirrored,
     mirrors_keyed,
@@ -29,10 +30,9 @@ from releaseview import (
     registered,
     remote_ports,
     run_compared,
-    run_reference,
     start_all,
 )
-from testbed import temporary_testbed, wait_until
+from testbed import wait_until
 
 
 def bindings(tb):
@@ -144,20 +144,12 @@ DECLARED = [
 ]
 
 SCENARIOS = {"25.03": SPINE_LEAF, "26.09": DECLARED}
-_REFERENCES: dict[str, dict] = {}
-
-
-def reference(release):
-    """The all-C run's rows per step, run once per release (on a testbed of its own)."""
-    if release not in _REFERENCES:
-        with temporary_testbed(2, release=release) as tb:
-            _REFERENCES[release] = run_reference(tb, SCENARIOS[release])
-    return _REFERENCES[release]
 
 
 @pytest.mark.parametrize("release", list(SCENARIOS))
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_rows_are_those_of_the_all_c_run(release_testbed, release, deployment):
-    sides = run_compared(release_testbed, DEPLOYMENTS[deployment], reference(release),
-                         SCENARIOS[release])
+    steps = SCENARIOS[release]
+    sides = run_compared(release_testbed, DEPLOYMENTS[deployment], all_c_run(release, steps),
+                         steps)
     assert_idle([side.controller for side in sides])
