@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime
 import shutil
 import signal
@@ -399,10 +400,11 @@ def run_takeover(peers: int, routes: int) -> dict:
         cleanup(workdir, testbed, impl)
 
 
-def run_churn(impl_name: str, peers: int, routes: int, seconds: float,
-              interval: float) -> dict:
+@contextlib.contextmanager
+def peers_learned(impl_name: str, peers: int, routes: int):
+    """az1's daemon with ``peers`` × ``routes`` learned and at rest: (writer, az1, pids,
+    timeout); everything stopped afterwards."""
     workdir, testbed, impl = one_az(impl_name)
-    result: dict = {"impl": impl_name, "size": f"{peers}x{routes}"}
     try:
         writer, az1 = Peers(testbed.ic_sb), Az1(testbed.azs[0])
         for peer in range(peers):
@@ -412,61 +414,54 @@ def run_churn(impl_name: str, peers: int, routes: int, seconds: float,
         pids = impl.pids(testbed)
         az1.wait_learned(writer.expected(), timeout)
         wait_quiet(pids)
-
-        changes = 0
-        cpu0 = cpu_seconds(pids)
-        begun = tick = time.monotonic()
-        while tick - begun < seconds:
-            for peer in range(peers):
-                writer.replace_route(peer)
-                changes += 1
-            tick += interval
-            time.sleep(max(0.0, tick - time.monotonic()))
-        stopped = time.monotonic()
-        cpu = cpu_seconds(pids) - cpu0
-        result["lag_s"] = az1.wait_learned(writer.expected(), timeout) - stopped
-        result["changes_per_s"] = changes / (stopped - begun)
-        result["churn_cpu_pct"] = cpu / (stopped - begun) * 100
-        result["peak_rss_mb"] = peak_rss_mb(pids)
-        return result
+        yield writer, az1, pids, timeout
     finally:
         cleanup(workdir, testbed, impl)
+
+
+def paced(seconds: float, interval: float, step) -> tuple[int, float]:
+    """Call ``step()`` every ``interval`` for ``seconds``: (calls, seconds they took)."""
+    calls, begun = 0, time.monotonic()
+    tick = begun
+    while tick - begun < seconds:
+        step()
+        calls += 1
+        tick += interval
+        time.sleep(max(0.0, tick - time.monotonic()))
+    return calls, time.monotonic() - begun
+
+
+def run_churn(impl_name: str, peers: int, routes: int, seconds: float,
+              interval: float) -> dict:
+    with peers_learned(impl_name, peers, routes) as (writer, az1, pids, timeout):
+        cpu0 = cpu_seconds(pids)
+        ticks, elapsed = paced(seconds, interval, lambda: [
+            writer.replace_route(peer) for peer in range(peers)])
+        stopped, cpu = time.monotonic(), cpu_seconds(pids) - cpu0
+        return {"impl": impl_name, "size": f"{peers}x{routes}",
+                "lag_s": az1.wait_learned(writer.expected(), timeout) - stopped,
+                "changes_per_s": ticks * peers / elapsed,
+                "churn_cpu_pct": cpu / elapsed * 100,
+                "peak_rss_mb": peak_rss_mb(pids)}
 
 
 def run_busy_peer(impl_name: str, peers: int, routes: int, seconds: float,
                   interval: float) -> dict:
-    workdir, testbed, impl = one_az(impl_name)
-    result: dict = {"impl": impl_name, "size": f"{peers}x{routes}"}
-    try:
-        writer, az1 = Peers(testbed.ic_sb), Az1(testbed.azs[0])
-        for peer in range(peers):
-            writer.add(peer, routes)
-        timeout = 120 + peers * routes / 200
-        start(impl, testbed)
-        pids = impl.pids(testbed)
-        expected = writer.expected()
-        az1.wait_learned(expected, timeout)
-        wait_quiet(pids)
+    with peers_learned(impl_name, peers, routes) as (writer, az1, pids, _):
+        expected, rewritten = writer.expected(), [None]
 
-        rewrites, row = 0, None
+        def rewrite() -> None:
+            rewritten[0] = writer.rewrite_unlearnable_route(0, rewritten[0])
         cpu0 = cpu_seconds(pids)
-        begun = tick = time.monotonic()
-        while tick - begun < seconds:
-            row = writer.rewrite_unlearnable_route(0, row)
-            rewrites += 1
-            tick += interval
-            time.sleep(max(0.0, tick - time.monotonic()))
-        stopped = time.monotonic()
+        rewrites, elapsed = paced(seconds, interval, rewrite)
         cpu = cpu_seconds(pids) - cpu0
         wait_quiet(pids)
         az1.check(expected)
-        result["rewrites_per_s"] = rewrites / (stopped - begun)
-        result["busy_cpu_pct"] = cpu / (stopped - begun) * 100
-        result["cpu_ms_per_rewrite"] = cpu / rewrites * 1000
-        result["peak_rss_mb"] = peak_rss_mb(pids)
-        return result
-    finally:
-        cleanup(workdir, testbed, impl)
+        return {"impl": impl_name, "size": f"{peers}x{routes}",
+                "rewrites_per_s": rewrites / elapsed,
+                "busy_cpu_pct": cpu / elapsed * 100,
+                "cpu_ms_per_rewrite": cpu / rewrites * 1000,
+                "peak_rss_mb": peak_rss_mb(pids)}
 
 
 # ------------------------------------------------------------------- output
