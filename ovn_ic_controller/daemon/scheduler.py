@@ -1,8 +1,10 @@
 """Which concern computes when, with which changed rows, and what happens when one raises.
 
-A concern is due when a table it reads changed or its ``recheck_at`` has come,
-and every concern is due in full after anything that may change its plan without
-a change notice: a reconnect, a lost lock, a failed commit, a new AZ or a reload.
+A concern is due when a table it reads changed, its ``recheck_at`` has come or
+its last plan left work ``unfinished`` (it then runs once that plan's transactions
+are done), and every concern is due in full after anything that may change its plan
+without a change notice: a reconnect, a lost lock, a failed commit, a new AZ or a
+reload.
 One mapping says what is due and how: ``pending[name]`` is None for a full
 recomputation or, for an incremental concern, the rows changed since its last
 plan(), handed over once.
@@ -79,6 +81,8 @@ class Scheduler:
                 continue
             changed = self.pending.pop(concern.name)
             plan = self._plan(concern, dataclasses.replace(ctx, changed_rows=changed))
+            if concern.unfinished:
+                self.pending.setdefault(concern.name, {} if concern.incremental else None)
             if plan:
                 plans.append(plan)
         return plans

@@ -73,6 +73,9 @@ class Concern:
     # A time.monotonic() instant at which plan() wants to run again although no
     # input changed (e.g. once a peer had time to fix something itself), or None.
     recheck_at: float | None = None
+    # plan() left work for later (it plans a big change in parts): run it again as soon
+    # as this pass's transactions are done, although no input changed.
+    unfinished = False
 
     def plan(self, ctx: Context) -> Plan:
         raise NotImplementedError

@@ -79,7 +79,7 @@ def reads_per_pass(monkeypatch, routes):
     for i in range(routes):
         world.static(lr1, f"10.{i // 256}.{i % 256}.0/24", "169.254.0.1")
         world.remote_route(f"172.16.{i // 256}.{i % 256}/32", "169.254.100.2")
-    world.sync(passes=2)
+    world.sync(passes=3)  # advertised in two passes (ADVERTISED_OPS_PER_PASS)
     CountingRow.reads = 0
     assert not world.plan()
     return CountingRow.reads

@@ -203,3 +203,19 @@ def test_any_exception_of_a_concern_is_contained(error):
     s = scheduler(concern)
     assert s.compute(context()) == []
     assert errors(s, "concern") == 1
+
+
+def test_a_concern_that_left_work_is_due_again_without_any_change():
+    def planner(ctx, plan):
+        plan.insert("ic_sb", "Route", ip_prefix="10.0.0.0/24")
+        chunked.unfinished = len(chunked.calls) < 3  # three parts
+
+    chunked = Probe("chunked", ROUTES, incremental=True, planner=planner)
+    s = scheduler(chunked)
+    for _ in range(2):
+        s.compute(context())
+        assert not s.settled(context())
+    s.compute(context())
+    assert s.settled(context())
+    s.compute(context())
+    assert chunked.take_calls() == [None, {}, {}]  # the first in full, the rest left over

@@ -51,6 +51,14 @@ __all__ = ["Routes", "find_conflicts", "zone_name"]
 
 log = logs.get("sync.routes")
 
+# A pass plans at most this many changes to this AZ's IC SB routes and leaves the rest
+# for the next, which runs once its transaction is done: 10,000 routes added at once
+# reach the other AZs in parts, each learning a part while the next is written, rather
+# than waiting for the whole.  Learning is not bounded: nothing of this daemon works on
+# its parts in between, so they would only queue one after another (a join took 30 %
+# longer), and behind a bounded advertiser it takes the parts as they come anyway.
+ADVERTISED_OPS_PER_PASS = 1000
+
 _STATIC_ROUTE = " ".join(STATIC_COLUMNS)
 _IC_ROUTE = " ".join(IC_ROUTE_COLUMNS)
 
@@ -99,10 +107,12 @@ class Routes(Concern):
         self.problems.set("options", option_problems)
         index = self.index
         index.update(ctx, changed)
-        for key, wanted, rows in index.dirty_advertisements():
+        for key, wanted, rows in index.dirty_advertisements(
+                lambda: len(plan.ops) >= ADVERTISED_OPS_PER_PASS):
             plan_advertisement(plan, topology.az, key, wanted, rows)
         for key, wanted, learned in index.dirty_learned():
             plan_learned(plan, key, wanted, learned)
+        self.unfinished = index.advertisements_left
         self.problems.settle()
         self._note_conflicts(ctx, index.conflicts())
         if plan:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from ...constants import IC_SB, LR, LRSR, NB, SB
@@ -354,12 +354,17 @@ class RouteIndex:
             self._vips, self._dynamic.by_router if self._dynamic is not None else None))
 
     # ---------------------------------------------------------------- read
-    def dirty_advertisements(self) -> Iterator[tuple[AdKey, Advertisement | None,
-                                                     Sequence[IcRoute]]]:
+    def dirty_advertisements(self, full: Callable[[], bool]) -> Iterator[
+            tuple[AdKey, Advertisement | None, Sequence[IcRoute]]]:
         """Each advertised key that may have changed since the last call: the source
-        that wins it (None: nothing wants it any more) and this AZ's IC SB rows under it."""
+        that wins it (None: nothing wants it any more) and this AZ's IC SB rows under it.
+        Once ``full()`` says the pass has enough changes, the rest wait for the next."""
         ledger, own = self._advertised, self._own
-        for key in ledger.take_dirty():
+        keys = ledger.take_dirty()
+        for done, key in enumerate(keys):
+            if full():
+                ledger.keep_dirty(keys[done:])
+                return
             yield key, winner(ledger.wanted(key).values()), own.get(key, _NONE)
 
     def dirty_learned(self) -> Iterator[tuple[LearnKey, Collection[IcRoute],
@@ -369,6 +374,11 @@ class RouteIndex:
         ledger, learned = self._wanted_learned, self._learned
         for key in ledger.take_dirty():
             yield key, ledger.wanted(key).values(), learned.get(key, _NONE)
+
+    @property
+    def advertisements_left(self) -> bool:
+        """Some advertised key was left for a later pass."""
+        return self._advertised.dirty
 
     def conflicts(self) -> set[Conflict]:
         """The conflicts of the routes as they stand (overlaps.py)."""

@@ -189,6 +189,16 @@ class Ledger(Generic[K, V]):
         dirty, self._dirty = self._dirty, {}
         return list(dirty)
 
+    def keep_dirty(self, keys: Collection[K]) -> None:
+        """Hand ``keys`` out again at the next ``take_dirty``, ahead of those touched since:
+        taken, but not compared with the database in this pass."""
+        self._dirty = dict.fromkeys(keys) | self._dirty
+
+    @property
+    def dirty(self) -> bool:
+        """Some key waits to be compared with the database."""
+        return bool(self._dirty)
+
 
 _CONTESTED = "contested"  # with the key: the source of a contested key's reports
 
