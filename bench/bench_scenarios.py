@@ -317,8 +317,7 @@ def synced_at(controller: Controller, timeout: float) -> float:
 # ---------------------------------------------------------------- scenarios
 def run_many_azs(impl_name: str, peers: int, routes: int, samples: int,
                  cap_s: float | None = None) -> dict:
-    """The phases above; a join not done within ``cap_s`` (if given) is given up: only
-    ``join_s`` = None and ``cap_s`` are returned, the other phases are not run."""
+    """The phases above; a join not done within ``cap_s`` (if given) raises Capped."""
     workdir, testbed, impl = one_az(impl_name)
     result: dict = {"impl": impl_name, "size": f"{peers}x{routes}"}
     try:
@@ -335,7 +334,7 @@ def run_many_azs(impl_name: str, peers: int, routes: int, samples: int,
         except TimeoutError:
             if cap_s is None:
                 raise
-            return {**result, "join_s": None, "cap_s": cap_s}
+            raise Capped(impl_name, peers, routes, cap_s) from None
         result["cpu_join_s"] = cpu_seconds(pids)  # all since it started
         wanted_ports = {writer.names(peer)[0] for peer in range(peers)}
         az1.nb.wait(lambda: az1.remote_ports() == wanted_ports, timeout)
@@ -408,10 +407,18 @@ def run_takeover(peers: int, routes: int) -> dict:
         cleanup(workdir, testbed, impl)
 
 
+class Capped(Exception):
+    """The daemon had not joined when its cap ran out; ``result`` says so."""
+
+    def __init__(self, impl_name: str, peers: int, routes: int, cap_s: float) -> None:
+        super().__init__(f"{impl_name} not joined after {cap_s:.0f} s")
+        self.result = {"impl": impl_name, "size": f"{peers}x{routes}", "cap_s": cap_s}
+
+
 @contextlib.contextmanager
-def peers_learned(impl_name: str, peers: int, routes: int):
+def peers_learned(impl_name: str, peers: int, routes: int, cap_s: float | None = None):
     """az1's daemon with ``peers`` × ``routes`` learned and at rest: (writer, az1, pids,
-    timeout); everything stopped afterwards."""
+    timeout); everything stopped afterwards.  Capped if not joined within ``cap_s``."""
     workdir, testbed, impl = one_az(impl_name)
     try:
         writer, az1 = Peers(testbed.ic_sb), Az1(testbed.azs[0])
@@ -420,7 +427,12 @@ def peers_learned(impl_name: str, peers: int, routes: int):
         timeout = 120 + peers * routes / 200
         start(impl, testbed)
         pids = impl.pids(testbed)
-        az1.wait_learned(writer.expected(), timeout)
+        try:
+            az1.wait_learned(writer.expected(), cap_s or timeout)
+        except TimeoutError:
+            if cap_s is None:
+                raise
+            raise Capped(impl_name, peers, routes, cap_s) from None
         wait_quiet(pids)
         yield writer, az1, pids, timeout
     finally:
@@ -440,8 +452,8 @@ def paced(seconds: float, interval: float, step) -> tuple[int, float]:
 
 
 def run_churn(impl_name: str, peers: int, routes: int, seconds: float,
-              interval: float) -> dict:
-    with peers_learned(impl_name, peers, routes) as (writer, az1, pids, timeout):
+              interval: float, cap_s: float | None = None) -> dict:
+    with peers_learned(impl_name, peers, routes, cap_s) as (writer, az1, pids, timeout):
         cpu0 = cpu_seconds(pids)
         ticks, elapsed = paced(seconds, interval, lambda: [
             writer.replace_route(peer) for peer in range(peers)])
@@ -454,8 +466,8 @@ def run_churn(impl_name: str, peers: int, routes: int, seconds: float,
 
 
 def run_busy_peer(impl_name: str, peers: int, routes: int, seconds: float,
-                  interval: float) -> dict:
-    with peers_learned(impl_name, peers, routes) as (writer, az1, pids, _):
+                  interval: float, cap_s: float | None = None) -> dict:
+    with peers_learned(impl_name, peers, routes, cap_s) as (writer, az1, pids, _):
         expected, rewritten = writer.expected(), [None]
 
         def rewrite() -> None:
@@ -514,10 +526,10 @@ def print_table(scenario: str, results: dict[str, dict]) -> None:
 
 
 def _cell(result: dict, key: str, fmt: str) -> str:
-    """A value, or why there is none: the daemon passed the cap before this phase."""
+    """A value, or why there is none: the daemon had not joined when its cap ran out."""
     if result.get(key) is not None:
         return fmt.format(result[key])
-    return f">{result['cap_s']:.0f} cap" if key == "join_s" else "-"
+    return f"join>{result['cap_s']:.0f}s"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -553,15 +565,19 @@ def main(argv: list[str] | None = None) -> int:
             results["ours"] = run_takeover(10, args.takeover_routes // 10)
         for name in impls if scenario != "takeover" else ():
             print(f"running {scenario} ({name}) ...", file=sys.stderr, flush=True)
-            if scenario == "many-azs":
-                results[name] = run_many_azs(name, args.peers, args.routes, args.samples,
-                                             args.c_cap if name == "reference" else None)
-            elif scenario == "busy-peer":
-                results[name] = run_busy_peer(name, 10, args.busy_routes // 10,
-                                              args.busy_seconds, args.busy_interval)
-            else:
-                results[name] = run_churn(name, args.churn_peers, args.churn_routes,
-                                          args.churn_seconds, args.churn_interval)
+            cap = args.c_cap if name == "reference" else None
+            try:
+                if scenario == "many-azs":
+                    results[name] = run_many_azs(name, args.peers, args.routes, args.samples,
+                                                 cap)
+                elif scenario == "busy-peer":
+                    results[name] = run_busy_peer(name, 10, args.busy_routes // 10,
+                                                  args.busy_seconds, args.busy_interval, cap)
+                else:
+                    results[name] = run_churn(name, args.churn_peers, args.churn_routes,
+                                              args.churn_seconds, args.churn_interval, cap)
+            except Capped as capped:
+                results[name] = capped.result
         print_table(scenario, results)
     return 0
 
