@@ -11,7 +11,7 @@ import time
 
 import pytest
 from icview import DEPLOYMENTS, OURS, start
-from routeview import add_transit_switches, connect, enable_routes, learned_prefixes, wait_for
+from routeview import learned_prefixes, routers_on_ts1, wait_for
 from testbed import temporary_testbed, wait_until
 
 
@@ -29,10 +29,7 @@ def test_routes_flow_through_clustered_ic_databases_across_a_leader_failover(raf
     assert tb.ic_sb.count(",") == 2 and tb.ic_nb.count(",") == 2
     for az, kind in zip(tb.azs, kinds, strict=True):
         start(tb, az, kind)
-    add_transit_switches(tb, "ts1")
-    for i, az in enumerate(tb.azs, start=1):
-        enable_routes(az)
-        connect(az, f"lr{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"169.254.100.{i}/24")
+    routers_on_ts1(tb)
     az1, az2 = tb.azs
     az1.nbctl("lr-route-add", "lr1", "10.11.0.0/24", "169.254.100.254")
     az2.nbctl("lr-route-add", "lr2", "10.22.0.0/24", "169.254.100.254")
@@ -62,10 +59,7 @@ def test_ours_follows_a_new_ic_sb_leader_within_3s_of_its_election(raft_testbed)
     tb = raft_testbed
     for az in tb.azs:
         start(tb, az, OURS)
-    add_transit_switches(tb, "ts1")
-    for i, az in enumerate(tb.azs, start=1):
-        enable_routes(az)
-        connect(az, f"lr{i}", "ts1", f"aa:aa:aa:aa:aa:0{i}", f"169.254.100.{i}/24")
+    routers_on_ts1(tb)
     az1, az2 = tb.azs
     cluster = tb._ic_sb
     timings = []
