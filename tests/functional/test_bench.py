@@ -41,8 +41,19 @@ def test_a_daemon_past_the_cap_is_given_up_and_printed_so(capsys):
     ours = bench_scenarios.run_many_azs("ours", peers=1, routes=10, samples=1)
     bench_scenarios.print_table("many-azs", {"reference": capped, "ours": {
         **ours, "size": capped["size"]}})
-    join = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("join"))
-    assert "join>0s" in join and join.split()[-2] == "-"
+    lines = capsys.readouterr().out.splitlines()
+    join = next(line for line in lines if line.startswith("join"))
+    add = next(line for line in lines if line.startswith("add 1"))
+    # The phase past the cap says so, the phases after it are not measured, no ratio.
+    assert join.split()[-4:-1] == [">0s", format(ours["join_s"], ".2f"), "-"]
+    assert add.split()[-5:-2] == ["-", format(ours["add_ms"], ".0f"), "-"]  # target "≤100 ms"
+
+
+def test_churn_past_the_cap_says_which_phase():
+    with pytest.raises(bench_scenarios.Capped) as given_up:
+        bench_scenarios.run_churn("reference", 20, 500, 1.0, 0.1, cap_s=0.001)
+    assert given_up.value.result["capped"] == "join"
+    assert bench_scenarios._cell(given_up.value.result, "lag_s", "{:.2f}") == "join>0s"
 
 
 def test_takeover_and_restart_write_nothing():
