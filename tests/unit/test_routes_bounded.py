@@ -1,7 +1,8 @@
-"""Route sync advertises in bounded passes: a big change to this AZ's IC SB routes is
+"""Route sync works in bounded passes: a big change to this AZ's IC SB routes is
 planned in parts, each pass a whole transaction of at most ``ADVERTISED_OPS_PER_PASS``
-changes to them, and the parts add up to exactly what one unbounded pass would have
-planned, also when changes arrive in between.  Learning is not bounded."""
+changes to them, learning stops once a pass holds ``LEARNED_OPS_PER_PASS`` changes, and
+the parts add up to exactly what one unbounded pass would have planned, also when
+changes arrive in between."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ovn_ic_controller.sync import routes
 from ovn_ic_controller.sync.routes import Routes
 
 BOUND = 100
+LEARNED_BOUND = 600  # ops in a pass, its IC SB ones included
 
 
 def bounded_passes(incremental):
@@ -20,9 +22,10 @@ def bounded_passes(incremental):
     sizes = []
     while plan := incremental.plan():
         ic_sb = sum(1 for op in plan.ops if op.db == "ic_sb")
-        assert ic_sb <= BOUND
+        assert ic_sb <= BOUND and len(plan.ops) <= LEARNED_BOUND
         # Work is left over only from a full pass, and then the pass comes again.
-        assert not incremental.concern.unfinished or ic_sb == BOUND
+        assert (not incremental.concern.unfinished or ic_sb == BOUND
+                or len(plan.ops) == LEARNED_BOUND)
         incremental.world.apply(plan)
         sizes.append((ic_sb, len(plan.ops) - ic_sb))
         assert len(sizes) < 100, "no fixed point"
@@ -32,6 +35,7 @@ def bounded_passes(incremental):
 
 def test_a_bulk_change_goes_out_in_bounded_passes_that_add_up_to_the_exact_routes(monkeypatch):
     monkeypatch.setattr(routes, "ADVERTISED_OPS_PER_PASS", BOUND)
+    monkeypatch.setattr(routes, "LEARNED_OPS_PER_PASS", LEARNED_BOUND)
     world = World()
     world.transit_switch("ts1")
     lr1 = world.router("lr1")
@@ -43,8 +47,8 @@ def test_a_bulk_change_goes_out_in_bounded_passes_that_add_up_to_the_exact_route
         world.remote_route(f"172.16.{i // 256}.{i % 256}/32", PEER_ADDRESS)
 
     # 1000 IC SB rows inserted, 100 a pass; the 1000 learned routes inserted and linked
-    # at once.
-    assert bounded_passes(incremental) == [(100, 2000)] + [(100, 0)] * 9
+    # (two ops each) 250 a pass, beside them.
+    assert bounded_passes(incremental) == [(100, 500)] * 4 + [(100, 0)] * 6
     assert world.advertised() == sorted(("ts1", "", prefix(i), "169.254.100.1", "static")
                                         for i in range(1000))
     assert world.learned(lr1) == sorted((f"172.16.{i // 256}.{i % 256}/32", PEER_ADDRESS, "",
@@ -58,7 +62,7 @@ def test_a_bulk_change_goes_out_in_bounded_passes_that_add_up_to_the_exact_route
             world.tables["nb"]["Logical_Router_Static_Route"].remove(route)
     world.tables["ic_sb"]["Route"][:] = [route for route in world.tables["ic_sb"]["Route"]
                                          if route.availability_zone is world.az]
-    assert bounded_passes(incremental) == [(100, 1000)] + [(100, 0)] * 9
+    assert bounded_passes(incremental) == [(100, 500)] * 2 + [(100, 0)] * 8
     assert world.advertised() == [] and world.learned(lr1) == []
 
 
@@ -66,6 +70,7 @@ def test_a_bulk_change_goes_out_in_bounded_passes_that_add_up_to_the_exact_route
 def test_changes_arriving_between_bounded_passes_reach_what_a_full_computation_wants(
         seed, monkeypatch):
     monkeypatch.setattr(routes, "ADVERTISED_OPS_PER_PASS", 1)
+    monkeypatch.setattr(routes, "LEARNED_OPS_PER_PASS", 3)
     scenario = RandomWorld(seed)
     incremental = Incremental(scenario.world)
     for step in range(120):

@@ -367,18 +367,23 @@ class RouteIndex:
                 return
             yield key, winner(ledger.wanted(key).values()), own.get(key, _NONE)
 
-    def dirty_learned(self) -> Iterator[tuple[LearnKey, Collection[IcRoute],
-                                              Sequence[LearnedRoute]]]:
+    def dirty_learned(self, full: Callable[[], bool]) -> Iterator[
+            tuple[LearnKey, Collection[IcRoute], Sequence[LearnedRoute]]]:
         """Each learned key (router, identity) that may have changed since the last call:
-        the remote routes it should be learned from and the router's learned routes."""
+        the remote routes it should be learned from and the router's learned routes.
+        Once ``full()`` says the pass has enough changes, the rest wait for the next."""
         ledger, learned = self._wanted_learned, self._learned
-        for key in ledger.take_dirty():
+        keys = ledger.take_dirty()
+        for done, key in enumerate(keys):
+            if full():
+                ledger.keep_dirty(keys[done:])
+                return
             yield key, ledger.wanted(key).values(), learned.get(key, _NONE)
 
     @property
-    def advertisements_left(self) -> bool:
-        """Some advertised key was left for a later pass."""
-        return self._advertised.dirty
+    def work_left(self) -> bool:
+        """Some advertised or learned key was left for a later pass."""
+        return self._advertised.dirty or self._wanted_learned.dirty
 
     def conflicts(self) -> set[Conflict]:
         """The conflicts of the routes as they stand (overlaps.py)."""
