@@ -9,7 +9,10 @@ implementation, on a fresh testbed:
 - add / delete: one route added (removed) → learned (gone) in az2, median of K;
 - idle: transactions committed to any database and daemon CPU in S idle seconds;
 - withdraw: all N removed in one transaction → none learned in az2;
-- daemon CPU seconds per phase (both AZs' daemons) and peak RSS.
+- daemon CPU seconds per phase (both AZs' daemons) and peak RSS;
+- for bulk and withdraw, what the change costs whichever daemon relays it: the
+  ovsdb-servers' CPU seconds, and how long az1's NB takes to commit the change
+  (the reply to the benchmark's transaction), before any daemon hears of it.
 
 Latency runs from just before the NB transaction is sent to the moment a
 monitor on az2's NB sees the change: no sleeping, no polling.  The benchmark's
@@ -232,6 +235,18 @@ def wait_quiet(pids: list[int], window_s: float = 0.5, timeout: float = 30) -> N
           file=sys.stderr)
 
 
+def server_pids(testbed: Testbed) -> list[int]:
+    """The testbed's ovsdb-servers, by their pidfiles: their CPU in a phase is work the
+    change costs whichever daemon relays it."""
+    pids = []
+    for pidfile in testbed.workdir.glob("*/[ns]b*.pid"):
+        try:
+            pids.append(int(pidfile.read_text()))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
 def committed_transactions(testbed: Testbed) -> int:
     """Transactions recorded in every database file of the testbed so far."""
     files = [testbed.workdir / "ic" / "nb.db", testbed.workdir / "ic" / "sb.db"]
@@ -316,13 +331,16 @@ def run_one(impl_name: str, size: int, samples: int, idle_s: float) -> dict:
         timeout = 120 + size / 50
         wait_quiet(pids)
 
+        servers = server_pids(testbed)
         bulk = prefixes(size)
-        cpu0 = cpu_seconds(pids)
+        cpu0, servers0 = cpu_seconds(pids), cpu_seconds(servers)
         started = time.monotonic()
         writer.add(bulk)
+        result["nb_commit_bulk_s"] = time.monotonic() - started
         done = learned.wait(lambda: len(learned.learned) >= size, timeout)
         result["bulk_s"] = done - started
         result["cpu_bulk_s"] = cpu_seconds(pids) - cpu0
+        result["servers_cpu_bulk_s"] = cpu_seconds(servers) - servers0
         if learned.prefixes() != set(bulk):
             raise AssertionError(f"{impl_name}: az2 learned {len(learned.prefixes())} "
                                  f"prefixes, expected exactly the {size} advertised")
@@ -351,12 +369,14 @@ def run_one(impl_name: str, size: int, samples: int, idle_s: float) -> dict:
         result["idle_txns"] = committed_transactions(testbed) - txns0
         result["idle_cpu_pct"] = (cpu_seconds(pids) - cpu0) / idle_s * 100
 
-        cpu0 = cpu_seconds(pids)
+        cpu0, servers0 = cpu_seconds(pids), cpu_seconds(servers)
         started = time.monotonic()
         writer.remove(bulk)
+        result["nb_commit_withdraw_s"] = time.monotonic() - started
         done = learned.wait(lambda: not learned.learned, timeout)
         result["withdraw_s"] = done - started
         result["cpu_withdraw_s"] = cpu_seconds(pids) - cpu0
+        result["servers_cpu_withdraw_s"] = cpu_seconds(servers) - servers0
         result["peak_rss_mb"] = peak_rss_mb(pids)
         return result
     finally:
@@ -374,6 +394,10 @@ ROWS = (("bulk: all N learned (s)", "bulk_s", "{:.2f}"),
         ("CPU s, bulk", "cpu_bulk_s", "{:.2f}"),
         ("CPU s, add+delete", "cpu_add_delete_s", "{:.2f}"),
         ("CPU s, withdraw", "cpu_withdraw_s", "{:.2f}"),
+        ("ovsdb-servers' CPU s, bulk", "servers_cpu_bulk_s", "{:.2f}"),
+        ("ovsdb-servers' CPU s, withdraw", "servers_cpu_withdraw_s", "{:.2f}"),
+        ("az1 NB commit of the bulk add (s)", "nb_commit_bulk_s", "{:.2f}"),
+        ("az1 NB commit of the withdraw (s)", "nb_commit_withdraw_s", "{:.2f}"),
         ("peak RSS (MB, largest daemon)", "peak_rss_mb", "{:.0f}"))
 
 

@@ -53,6 +53,7 @@ from bench_routes import (  # noqa: E402
     cpu_seconds,
     peak_rss_mb,
     prefixes,
+    server_pids,
     wait_quiet,
 )
 from controller import Controller  # noqa: E402
@@ -327,12 +328,15 @@ def run_many_azs(impl_name: str, peers: int, routes: int, samples: int,
         timeout = 120 + peers * routes / 200
         phase = Phases(result, cap_s, timeout)
         expected = writer.expected()
+        servers = server_pids(testbed)
+        servers0 = cpu_seconds(servers)
         started = time.monotonic()
         start(impl, testbed)
         pids = impl.pids(testbed)
         joined = phase("join_s", lambda limit: az1.wait_learned(expected, limit))
         result["join_s"] = joined - started
         result["cpu_join_s"] = cpu_seconds(pids)  # all since it started
+        result["servers_cpu_join_s"] = cpu_seconds(servers) - servers0
         wanted_ports = {writer.names(peer)[0] for peer in range(peers)}
         az1.nb.wait(lambda: az1.remote_ports() == wanted_ports, timeout)
         wait_quiet(pids)
@@ -500,6 +504,7 @@ def run_busy_peer(impl_name: str, peers: int, routes: int, seconds: float,
 ROWS = {
     "many-azs": (("join: all learned (s)", "join_s", "{:.2f}", "≤0.5×C"),
                  ("CPU s, join", "cpu_join_s", "{:.2f}", ""),
+                 ("ovsdb-servers' CPU s, join", "servers_cpu_join_s", "{:.2f}", ""),
                  ("add 1 (ms, median)", "add_ms", "{:.0f}", "≤100 ms"),
                  ("delete 1 (ms, median)", "delete_ms", "{:.0f}", "≤100 ms"),
                  ("peer vanishes: all gone (s)", "vanish_s", "{:.2f}", "≤2 s"),
