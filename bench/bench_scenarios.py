@@ -559,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", type=int, default=99, help="many-azs: peer AZs")
     parser.add_argument("--routes", type=int, default=1000, help="many-azs: routes per peer")
     parser.add_argument("--samples", type=int, default=5, help="add/delete samples (median)")
-    parser.add_argument("--c-cap", type=float, default=300.0,
+    parser.add_argument("--c-cap", type=float, default=120.0,
                         help="seconds the reference ovn-ic may take over one phase (a join, "
                              "one route change, a peer vanishing, the lag after churn) before "
                              "the rest of its scenario is given up (printed as >CAP)")
