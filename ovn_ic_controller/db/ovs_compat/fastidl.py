@@ -10,7 +10,8 @@ another AZ learning them; and route sync then reads every column back out of
 those Datums as plain values.
 
 ``FastInsertIdl`` overrides both, for rows being created only: a new row keeps
-the column values of the update as they came (``LazyColumns``), and a column
+the column values of the update as they came (``LazyColumns``; a single UUID
+as its UUID and a map of strings as ``StringPairs``, smaller), and a column
 becomes a Datum the first time the IDL or ``Row.__getattr__`` asks for it; a
 column left out gets its default then.  ``values.plain`` reads unconstrained
 strings, maps of them and single UUIDs, most columns of a route, straight from
@@ -86,11 +87,13 @@ class FastInsertIdl(ovs.db.idl.Idl):
         spec = self._spec_of(table)
         if not row_json.keys() <= spec.alerts.keys():  # a column not asked for: warn, drop it
             row_json = spec.known_columns(row_json)
-        for name, json in row_json.items():
-            row_json[name] = _interned(json)
-        row.__dict__["_data"] = LazyColumns(spec, row_json)
-        return spec.defaults_alert or any(
+        changed = spec.defaults_alert or any(
             spec.alerts[name] and json not in _EMPTY for name, json in row_json.items())
+        compactors = spec.compactors
+        for name, json in row_json.items():
+            row_json[name] = compactors[name](json)
+        row.__dict__["_data"] = LazyColumns(spec, row_json)
+        return changed
 
     def _Idl__apply_diff(self, table: Any, row: Any, row_diff: dict) -> dict:
         """The original's, with the diff parsed by this module's parsers: adding 10,000
@@ -130,18 +133,28 @@ class FastInsertIdl(ovs.db.idl.Idl):
         return found
 
 
-def _interned(json: Any) -> Any:
-    """``json`` with each string replaced by its interned copy, lists changed in place.
+# The rows a daemon keeps repeat a few strings many times (external_ids keys, switch
+# names, next hops): one shared copy of each saves a tenth of the memory at 10,000
+# learned routes.  A bounded cache, not sys.intern: interning the strings found once
+# (prefixes, UUIDs) would grow the interpreter's table by 2 MB per 20,000 rows for good.
+_shared = functools.lru_cache(maxsize=4096)(str)
 
-    The rows a daemon keeps repeat a few strings many times ("map", "uuid", external_ids
-    keys, AZ UUIDs, switch names, next hops): one shared copy of each saves a tenth of
-    the memory at 10,000 learned routes, for a few milliseconds per 10,000 rows."""
+
+def _shared_json(json: Any) -> Any:
+    """``json`` with each string replaced by its shared copy, lists changed in place."""
     if json.__class__ is str:
-        return sys.intern(json)
+        return _shared(json)
     if json.__class__ is list:
         for i, item in enumerate(json):
-            json[i] = _interned(item)
+            json[i] = _shared_json(item)
     return json
+
+
+class StringPairs(tuple):
+    """A new row's map of strings, kept as its keys and values in turn (k1, v1, k2, v2...):
+    a fifth of the memory of its JSON, four lists for a map of two pairs."""
+
+    __slots__ = ()
 
 
 class LazyColumns(ovs.db.idl.ColumnDefaultDict):
@@ -244,6 +257,8 @@ class _TableSpec:
                      if column.type.value is None and column.type.n_max > 1}
         self.parsers: dict[str, tuple[Any, Parser]] = {
             name: (column.type, _parser_for(column.type)) for name, column in table.columns.items()}
+        self.compactors = {name: _compactor_for(column.type)
+                           for name, column in table.columns.items()}
         self.readers: dict[str, tuple[Any, Reader]] = {}
         for name, column in table.columns.items():
             reader = _reader_for(column.type)
@@ -378,11 +393,33 @@ def _reader_for(kind: ovs.db.types.Type) -> Reader | None:
     return None
 
 
+def _compactor_for(kind: ovs.db.types.Type) -> Callable[[Any], Any]:
+    """How a new row keeps a column's JSON: a valid single UUID as its UUID, a valid map
+    of strings as StringPairs (which the readers and parsers take as they take the JSON),
+    anything else as it came; strings shared."""
+    if _single_uuid(kind):
+        def compact(json: Any) -> Any:
+            value = _read_uuid(kind, json)
+            return _shared_json(json) if value is NOT_READ else value
+        return compact
+    if kind.value is not None and _plain_string(kind.key) and _plain_string(kind.value):
+        def compact(json: Any) -> Any:
+            pairs = _read_string_map(kind, json)
+            if pairs is NOT_READ:
+                return _shared_json(json)
+            shared = _shared
+            return StringPairs([shared(text) for pair in pairs.items() for text in pair])
+        return compact
+    return _shared_json
+
+
 def _read_string(kind: ovs.db.types.Type, json: Any) -> Any:
     return json if isinstance(json, str) else NOT_READ
 
 
 def _read_uuid(kind: ovs.db.types.Type, json: Any) -> Any:
+    if json.__class__ is uuid.UUID:  # kept so by _compactor_for
+        return json
     if isinstance(json, list) and len(json) == 2 and json[0] == "uuid" \
             and isinstance(json[1], str):
         return _uuid_of(json[1])
@@ -397,6 +434,8 @@ def _uuid_of(text: str) -> Any:
 
 
 def _read_string_map(kind: ovs.db.types.Type, json: Any) -> Any:
+    if json.__class__ is StringPairs:  # kept so, once read valid, by _compactor_for
+        return dict(zip(json[::2], json[1::2], strict=True))
     if isinstance(json, list) and len(json) == 2 and json[0] == "map" \
             and isinstance(json[1], list):
         pairs = json[1]
