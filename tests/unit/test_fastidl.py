@@ -174,3 +174,15 @@ def test_the_strings_rows_repeat_are_kept_once():
     assert first["tags"][1][0] is second["tags"][1][0]
     assert first["prefix"] != second["prefix"]
     assert contents(fast) == contents(replica(Original, updates))
+
+
+def test_new_rows_share_one_read_only_mapping_of_pending_changes():
+    """One empty mapping for every new row, instead of three dicts each; read-only, so a
+    write through a Row raises instead of reaching every other row."""
+    fast, _ = fast_replica(UPDATES[:2])
+    first, second = list(fast.tables["Route"].rows.values())[:2]
+    for name in ("_changes", "_mutations", "_prereqs"):
+        assert getattr(first, name) is getattr(second, name) and not getattr(first, name)
+    with pytest.raises(TypeError):
+        first._changes["prefix"] = None
+    assert plain(first, "prefix") == "10.0.0.0/24"
