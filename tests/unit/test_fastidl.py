@@ -143,7 +143,7 @@ def test_a_column_not_asked_for_is_dropped_with_a_warning(caplog):
     original, fast = replica(Original, [update]), replica(Fast, [update])
     assert contents(fast) == contents(original)
     [row] = fast.tables["Route"].rows.values()
-    assert "color" not in row._data.raw
+    assert row._data.raw_json("color") is None and "red" not in row._data.raw
 
 
 def test_a_row_read_before_a_diff_reads_the_diffed_value_after_it():
@@ -167,12 +167,12 @@ def test_the_strings_rows_repeat_are_kept_once():
         return json.loads(json.dumps({"Route": {str(uuidlib.uuid4()): {"insert": row}}}))
     updates = [message("10.0.0.0/24"), message("10.1.0.0/24")]
     fast, _ = fast_replica(copy.deepcopy(updates))
-    first, second = (row._data.raw for row in fast.tables["Route"].rows.values())
-    assert first["zone"] == uuidlib.UUID(ZONE) and first["zone"] is second["zone"]
-    assert first["external_ids"] == StringPairs(["k", "v"])
-    assert first["external_ids"][0] is second["external_ids"][0]
-    assert first["tags"][1][0] is second["tags"][1][0]
-    assert first["prefix"] != second["prefix"]
+    first, second = (row._data.raw_json for row in fast.tables["Route"].rows.values())
+    assert first("zone") == uuidlib.UUID(ZONE) and first("zone") is second("zone")
+    assert first("external_ids") == StringPairs(["k", "v"])
+    assert first("external_ids")[0] is second("external_ids")[0]
+    assert first("tags")[1][0] is second("tags")[1][0]
+    assert first("prefix") != second("prefix")
     assert contents(fast) == contents(replica(Original, updates))
 
 

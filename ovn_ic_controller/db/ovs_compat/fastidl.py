@@ -95,10 +95,10 @@ class FastInsertIdl(ovs.db.idl.Idl):
             row_json = spec.known_columns(row_json)
         changed = spec.defaults_alert or any(
             spec.alerts[name] and json not in _EMPTY for name, json in row_json.items())
-        compactors = spec.compactors
+        raw, index, compactors = [None] * len(spec.index), spec.index, spec.compactors
         for name, json in row_json.items():
-            row_json[name] = compactors[name](json)
-        row.__dict__.update(_UNCHANGED, _data=LazyColumns(spec, row_json))
+            raw[index[name]] = compactors[name](json)
+        row.__dict__.update(_UNCHANGED, _data=LazyColumns(spec, raw))
         return changed
 
     def _Idl__apply_diff(self, table: Any, row: Any, row_diff: dict) -> dict:
@@ -167,13 +167,15 @@ class LazyColumns(ovs.db.idl.ColumnDefaultDict):
     """A row's committed columns: Datums, parsed from the update's JSON on first use.
 
     The dictionary holds the Datums made so far (the IDL applies later diffs to
-    them); ``raw`` the JSON of the columns not parsed yet.  A committed row has
-    every column, so it is never empty, even before any column is parsed.
+    them); ``raw`` the JSON of the columns not parsed yet, None for the others, in
+    the order of ``_TableSpec.index`` (a list: half the memory of a dictionary).  A
+    committed row has every column, so it is never empty, even before any column
+    is parsed.
     """
 
     __slots__ = ("raw", "_spec")
 
-    def __init__(self, spec: _TableSpec, raw: dict[str, Any]) -> None:
+    def __init__(self, spec: _TableSpec, raw: list[Any]) -> None:
         self._table = spec.table
         self._spec = spec
         self.raw = raw
@@ -182,8 +184,9 @@ class LazyColumns(ovs.db.idl.ColumnDefaultDict):
         return True
 
     def __missing__(self, name: str) -> ovs.db.data.Datum:
-        json = self.raw.pop(name, None)
+        json = self.raw_json(name)
         if json is not None:
+            self.raw[self._spec.index[name]] = None
             datum = self._spec.parse(name, json)
             if datum is None:  # invalid: unset, as the original leaves it
                 return super().__missing__(name)
@@ -198,21 +201,28 @@ class LazyColumns(ovs.db.idl.ColumnDefaultDict):
     def get(self, name: str, default: Any = None) -> Any:
         """What the original's committed dictionary holds: every column the update had,
         and the defaults it wrote for non-optional scalars."""
-        if dict.__contains__(self, name) or name in self.raw \
+        if dict.__contains__(self, name) or self.raw_json(name) is not None \
                 or name in self._spec.scalar_defaults:
             return self[name]
         return default
 
+    def raw_json(self, name: str) -> Any:
+        """The JSON of column ``name`` while it is not parsed, else None."""
+        index = self._spec.index.get(name)
+        return None if index is None else self.raw[index]
+
     def read(self, names: tuple[str, ...]) -> list[Any]:
         """Columns ``names`` as plain data, each straight from the JSON while it is
         unparsed and of a simple type (or left out); NOT_READ for the others."""
-        raw, readers, defaults = self.raw, self._spec.readers, self._spec.plain_defaults
+        raw, index = self.raw, self._spec.index
+        readers, defaults = self._spec.readers, self._spec.plain_defaults
         values = []
         for name in names:
             if dict.__contains__(self, name):  # parsed: its Datum holds the value
                 values.append(NOT_READ)
                 continue
-            json = raw.get(name)
+            at = index.get(name)
+            json = None if at is None else raw[at]
             if json is None:
                 value = defaults.get(name, NOT_READ)
                 values.append(value.copy() if isinstance(value, (list, dict)) else value)
@@ -259,6 +269,7 @@ class _TableSpec:
     def __init__(self, table: Any, readonly: Any) -> None:
         self.table = table
         self.alerts = {name: column.alert for name, column in table.columns.items()}
+        self.index = {name: at for at, name in enumerate(table.columns)}  # of LazyColumns.raw
         self.sets = {name for name, column in table.columns.items()  # diffed in place
                      if column.type.value is None and column.type.n_max > 1}
         self.parsers: dict[str, tuple[Any, Parser]] = {
