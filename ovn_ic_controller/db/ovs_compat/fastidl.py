@@ -98,6 +98,7 @@ class FastInsertIdl(ovs.db.idl.Idl):
         raw, index, compactors = [None] * len(spec.index), spec.index, spec.compactors
         for name, json in row_json.items():
             raw[index[name]] = compactors[name](json)
+        row_json.clear()  # the message keeps every row's dictionary until all are in
         row.__dict__.update(_UNCHANGED, _data=LazyColumns(spec, raw))
         return changed
 
