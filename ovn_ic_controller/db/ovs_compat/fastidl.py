@@ -318,21 +318,28 @@ class _TableSpec:
 
 
 class _Rows(ovs.db.custom_index.IndexedRows):
-    """IndexedRows (one row per UUID, the last) whose ``get`` and ``__setitem__`` raise
-    and catch no KeyError for a new row, as the inherited ones do."""
+    """IndexedRows that keeps each UUID's row itself, not in a list (1.3 MB at 20,000
+    rows), and looks a row up without raising and catching a KeyError for a new one.
+
+    IndexedRows stacks the rows set for one UUID, a deletion uncovering the one
+    before; the IDL deletes a row before it sets it again, so here a UUID has one
+    row, the last set."""
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.data[key]
 
     def get(self, key: Any, default: Any = None) -> Any:
-        found = self.data.get(key)
-        return found[-1] if found else default
+        return self.data.get(key, default)
 
     def __setitem__(self, key: Any, item: Any) -> None:
-        found = self.data.get(key)
-        if found is None:
-            self.data[key] = [item]
-        else:
-            found.append(item)
+        self.data[key] = item
         for index in self.indexes.values():
             index.add(item)
+
+    def __delitem__(self, key: Any) -> None:
+        item = self.data.pop(key)
+        for index in self.indexes.values():
+            index.remove(item)
 
 
 # ------------------------------------------------------------------ parsers
