@@ -3,6 +3,7 @@ otherwise stock ovs does the work, and one warning and the metrics say so."""
 
 from __future__ import annotations
 
+import collections
 import configparser
 from pathlib import Path
 
@@ -76,18 +77,15 @@ def _rename_the_call(monkeypatch, name):
     monkeypatch.setattr(Idl, name + "2", getattr(Idl, name), raising=False)
 
 
-def _old_rows_layout(monkeypatch):
-    """IndexedRows as before ovs 3.4: one row per UUID, not a list."""
-    def setitem(self, key, item):
-        self.data[key] = item
+def _rows_elsewhere(monkeypatch):
+    """An IndexedRows that keeps its rows in something other than a dictionary by UUID."""
+    init = ovs.db.custom_index.IndexedRows.__init__
 
-    def delitem(self, key):
-        del self.data[key]
+    def keep_elsewhere(self, table, *args, **kwargs):
+        init(self, table, *args, **kwargs)
+        self.data = collections.OrderedDict()
 
-    rows = ovs.db.custom_index.IndexedRows
-    monkeypatch.setattr(rows, "__getitem__", lambda self, key: self.data[key])
-    monkeypatch.setattr(rows, "__setitem__", setitem)
-    monkeypatch.setattr(rows, "__delitem__", delitem)
+    monkeypatch.setattr(ovs.db.custom_index.IndexedRows, "__init__", keep_elsewhere)
 
 
 CHANGES = {  # how ovs could change under fastidl, and the problem install() reports
@@ -100,8 +98,8 @@ CHANGES = {  # how ovs could change under fastidl, and the problem install() rep
     **{f"not-called-{name}": (lambda mp, name=name: _rename_the_call(mp, name),
                               f"fast_idl: ovs did not call FastInsertIdl.{name}")
        for name in selfcheck.CALLED},
-    "rows-layout": (_old_rows_layout,
-                    "fast_idl: IndexedRows does not keep a list of rows per UUID"),
+    "rows-layout": (_rows_elsewhere,
+                    "fast_idl: IndexedRows does not keep its rows in a dictionary by UUID"),
     "values": (lambda mp: mp.setattr(fastidl, "_read_string", lambda kind, json: json + "!"),
                "fast_idl: rows or values differ from ovs's Idl"),
     "probe-raises": (lambda mp: mp.delattr(Idl, "_Idl__do_parse_update"),

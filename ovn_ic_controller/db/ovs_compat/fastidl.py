@@ -10,7 +10,8 @@ another AZ learning them; and route sync then reads every column back out of
 those Datums as plain values.
 
 ``FastInsertIdl`` overrides both, for rows being created only: a new row keeps
-the column values of the update as they came (``LazyColumns``), and a column
+the column values of the update as they came (``LazyColumns``; a single UUID
+as its UUID and a map of strings as ``StringPairs``, smaller), and a column
 becomes a Datum the first time the IDL or ``Row.__getattr__`` asks for it; a
 column left out gets its default then.  ``values.plain`` reads unconstrained
 strings, maps of them and single UUIDs, most columns of a route, straight from
@@ -59,11 +60,12 @@ Parser = Callable[[ovs.db.types.Type, Any], ovs.db.data.Datum]
 Reader = Callable[[ovs.db.types.Type, Any], Any]
 
 NOT_READ = object()  # LazyColumns.read: the column must be read through its Datum
-_EMPTY = (["set", []], ["map", []])  # a column's JSON that equals its default
-# What a row the IDL made holds of a transaction of its own: empty, and this daemon writes
-# with ``Transaction.add_op``, never through a Row.  One shared read-only copy instead of
-# three dicts per row (a sixth of a route's memory); a write through a Row would raise.
+# A new row's pending changes, in place of the three empty dicts of Row.__init__: only a
+# write through the Row (Row.__setattr__, verify, addvalue...) fills them, and the daemon
+# never writes so (db/apply.py sends operations), so one read-only mapping serves every
+# row (4 MB at 20,000 rows), and a write through a Row would raise, not go astray.
 _UNCHANGED = dict.fromkeys(("_changes", "_mutations", "_prereqs"), types.MappingProxyType({}))
+_EMPTY = (["set", []], ["map", []])  # a column's JSON that equals its default
 
 
 class FastInsertIdl(ovs.db.idl.Idl):
@@ -91,12 +93,14 @@ class FastInsertIdl(ovs.db.idl.Idl):
         spec = self._spec_of(table)
         if not row_json.keys() <= spec.alerts.keys():  # a column not asked for: warn, drop it
             row_json = spec.known_columns(row_json)
-        raw, position = [None] * len(spec.position), spec.position
-        for name, json in row_json.items():
-            raw[position[name]] = _interned(json)
-        row.__dict__.update(_data=LazyColumns(spec, raw), **_UNCHANGED)
-        return spec.defaults_alert or any(
+        changed = spec.defaults_alert or any(
             spec.alerts[name] and json not in _EMPTY for name, json in row_json.items())
+        raw, index, compactors = [None] * len(spec.index), spec.index, spec.compactors
+        for name, json in row_json.items():
+            raw[index[name]] = compactors[name](json)
+        row_json.clear()  # the message keeps every row's dictionary until all are in
+        row.__dict__.update(_UNCHANGED, _data=LazyColumns(spec, raw))
+        return changed
 
     def _Idl__apply_diff(self, table: Any, row: Any, row_diff: dict) -> dict:
         """The original's, with the diff parsed by this module's parsers: adding 10,000
@@ -136,28 +140,38 @@ class FastInsertIdl(ovs.db.idl.Idl):
         return found
 
 
-def _interned(json: Any) -> Any:
-    """``json`` with each string replaced by its interned copy, lists changed in place.
+# The rows a daemon keeps repeat a few strings many times (external_ids keys, switch
+# names, next hops): one shared copy of each saves a tenth of the memory at 10,000
+# learned routes.  A bounded cache, not sys.intern: interning the strings found once
+# (prefixes, UUIDs) would grow the interpreter's table by 2 MB per 20,000 rows for good.
+_shared = functools.lru_cache(maxsize=4096)(str)
 
-    The rows a daemon keeps repeat a few strings many times ("map", "uuid", external_ids
-    keys, AZ UUIDs, switch names, next hops): one shared copy of each saves a tenth of
-    the memory at 10,000 learned routes, for a few milliseconds per 10,000 rows."""
+
+def _shared_json(json: Any) -> Any:
+    """``json`` with each string replaced by its shared copy, lists changed in place."""
     if json.__class__ is str:
-        return sys.intern(json)
+        return _shared(json)
     if json.__class__ is list:
         for i, item in enumerate(json):
-            json[i] = _interned(item)
+            json[i] = _shared_json(item)
     return json
+
+
+class StringPairs(tuple):
+    """A new row's map of strings, kept as its keys and values in turn (k1, v1, k2, v2...):
+    a fifth of the memory of its JSON, four lists for a map of two pairs."""
+
+    __slots__ = ()
 
 
 class LazyColumns(ovs.db.idl.ColumnDefaultDict):
     """A row's committed columns: Datums, parsed from the update's JSON on first use.
 
     The dictionary holds the Datums made so far (the IDL applies later diffs to
-    them); ``raw`` the JSON of the columns not parsed yet, one slot per column of
-    the table in the order of ``_TableSpec.position`` (None: left out or parsed),
-    a list being a third of the size of a dictionary.  A committed row has every
-    column, so it is never empty, even before any column is parsed.
+    them); ``raw`` the JSON of the columns not parsed yet, None for the others, in
+    the order of ``_TableSpec.index`` (a list: half the memory of a dictionary).  A
+    committed row has every column, so it is never empty, even before any column
+    is parsed.
     """
 
     __slots__ = ("raw", "_spec")
@@ -171,9 +185,9 @@ class LazyColumns(ovs.db.idl.ColumnDefaultDict):
         return True
 
     def __missing__(self, name: str) -> ovs.db.data.Datum:
-        json = self.unparsed(name)
+        json = self.raw_json(name)
         if json is not None:
-            self.raw[self._spec.position[name]] = None
+            self.raw[self._spec.index[name]] = None
             datum = self._spec.parse(name, json)
             if datum is None:  # invalid: unset, as the original leaves it
                 return super().__missing__(name)
@@ -185,33 +199,31 @@ class LazyColumns(ovs.db.idl.ColumnDefaultDict):
             return datum
         return super().__missing__(name)  # a fresh default, as ColumnDefaultDict gives
 
-    def unparsed(self, name: str) -> Any:
-        """The JSON of column ``name`` while it is not parsed; None once it is, or if the
-        update left it out."""
-        index = self._spec.position.get(name)
-        return self.raw[index] if index is not None else None
-
     def get(self, name: str, default: Any = None) -> Any:
         """What the original's committed dictionary holds: every column the update had,
         and the defaults it wrote for non-optional scalars."""
-        if dict.__contains__(self, name) or self.unparsed(name) is not None \
+        if dict.__contains__(self, name) or self.raw_json(name) is not None \
                 or name in self._spec.scalar_defaults:
             return self[name]
         return default
 
+    def raw_json(self, name: str) -> Any:
+        """The JSON of column ``name`` while it is not parsed, else None."""
+        index = self._spec.index.get(name)
+        return None if index is None else self.raw[index]
+
     def read(self, names: tuple[str, ...]) -> list[Any]:
         """Columns ``names`` as plain data, each straight from the JSON while it is
         unparsed and of a simple type (or left out); NOT_READ for the others."""
-        spec = self._spec
-        raw, position, readers, defaults = self.raw, spec.position, spec.readers, \
-            spec.plain_defaults
+        raw, index = self.raw, self._spec.index
+        readers, defaults = self._spec.readers, self._spec.plain_defaults
         values = []
         for name in names:
             if dict.__contains__(self, name):  # parsed: its Datum holds the value
                 values.append(NOT_READ)
                 continue
-            index = position.get(name)
-            json = raw[index] if index is not None else None
+            at = index.get(name)
+            json = None if at is None else raw[at]
             if json is None:
                 value = defaults.get(name, NOT_READ)
                 values.append(value.copy() if isinstance(value, (list, dict)) else value)
@@ -258,11 +270,13 @@ class _TableSpec:
     def __init__(self, table: Any, readonly: Any) -> None:
         self.table = table
         self.alerts = {name: column.alert for name, column in table.columns.items()}
-        self.position = {name: index for index, name in enumerate(table.columns)}
+        self.index = {name: at for at, name in enumerate(table.columns)}  # of LazyColumns.raw
         self.sets = {name for name, column in table.columns.items()  # diffed in place
                      if column.type.value is None and column.type.n_max > 1}
         self.parsers: dict[str, tuple[Any, Parser]] = {
             name: (column.type, _parser_for(column.type)) for name, column in table.columns.items()}
+        self.compactors = {name: _compactor_for(column.type)
+                           for name, column in table.columns.items()}
         self.readers: dict[str, tuple[Any, Reader]] = {}
         for name, column in table.columns.items():
             reader = _reader_for(column.type)
@@ -304,21 +318,28 @@ class _TableSpec:
 
 
 class _Rows(ovs.db.custom_index.IndexedRows):
-    """IndexedRows (one row per UUID, the last) whose ``get`` and ``__setitem__`` raise
-    and catch no KeyError for a new row, as the inherited ones do."""
+    """IndexedRows that keeps each UUID's row itself, not in a list (1.3 MB at 20,000
+    rows), and looks a row up without raising and catching a KeyError for a new one.
+
+    IndexedRows stacks the rows set for one UUID, a deletion uncovering the one
+    before; the IDL deletes a row before it sets it again, so here a UUID has one
+    row, the last set."""
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.data[key]
 
     def get(self, key: Any, default: Any = None) -> Any:
-        found = self.data.get(key)
-        return found[-1] if found else default
+        return self.data.get(key, default)
 
     def __setitem__(self, key: Any, item: Any) -> None:
-        found = self.data.get(key)
-        if found is None:
-            self.data[key] = [item]
-        else:
-            found.append(item)
+        self.data[key] = item
         for index in self.indexes.values():
             index.add(item)
+
+    def __delitem__(self, key: Any) -> None:
+        item = self.data.pop(key)
+        for index in self.indexes.values():
+            index.remove(item)
 
 
 # ------------------------------------------------------------------ parsers
@@ -397,11 +418,33 @@ def _reader_for(kind: ovs.db.types.Type) -> Reader | None:
     return None
 
 
+def _compactor_for(kind: ovs.db.types.Type) -> Callable[[Any], Any]:
+    """How a new row keeps a column's JSON: a valid single UUID as its UUID, a valid map
+    of strings as StringPairs (which the readers and parsers take as they take the JSON),
+    anything else as it came; strings shared."""
+    if _single_uuid(kind):
+        def compact(json: Any) -> Any:
+            value = _read_uuid(kind, json)
+            return _shared_json(json) if value is NOT_READ else value
+        return compact
+    if kind.value is not None and _plain_string(kind.key) and _plain_string(kind.value):
+        def compact(json: Any) -> Any:
+            pairs = _read_string_map(kind, json)
+            if pairs is NOT_READ:
+                return _shared_json(json)
+            shared = _shared
+            return StringPairs([shared(text) for pair in pairs.items() for text in pair])
+        return compact
+    return _shared_json
+
+
 def _read_string(kind: ovs.db.types.Type, json: Any) -> Any:
     return json if isinstance(json, str) else NOT_READ
 
 
 def _read_uuid(kind: ovs.db.types.Type, json: Any) -> Any:
+    if json.__class__ is uuid.UUID:  # kept so by _compactor_for
+        return json
     if isinstance(json, list) and len(json) == 2 and json[0] == "uuid" \
             and isinstance(json[1], str):
         return _uuid_of(json[1])
@@ -416,6 +459,8 @@ def _uuid_of(text: str) -> Any:
 
 
 def _read_string_map(kind: ovs.db.types.Type, json: Any) -> Any:
+    if json.__class__ is StringPairs:  # kept so, once read valid, by _compactor_for
+        return dict(zip(json[::2], json[1::2], strict=True))
     if isinstance(json, list) and len(json) == 2 and json[0] == "map" \
             and isinstance(json[1], list):
         pairs = json[1]

@@ -209,9 +209,8 @@ def fast_idl_problems() -> list[str]:
     fast = replica(counting(type("Fast", (Recording, FastInsertIdl), {}), CALLED, calls),
                    PROBE_SCHEMA, PROBE_UPDATES)
     if any(type(table.rows) is not ovs.db.custom_index.IndexedRows
-           or any(type(rows) is not list for rows in table.rows.data.values())
-           for table in stock.tables.values()):
-        return ["IndexedRows does not keep a list of rows per UUID"]  # as _Rows does
+           or type(table.rows.data) is not dict for table in stock.tables.values()):
+        return ["IndexedRows does not keep its rows in a dictionary by UUID"]  # as _Rows does
     problems += [f"ovs did not call FastInsertIdl.{name}" for name in CALLED
                  if not calls[name]]
     if any(type(table.rows) is not _Rows for table in fast.tables.values()):
