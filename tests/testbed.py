@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import os
 import random
@@ -138,16 +139,23 @@ def find_free_port() -> int:
     Racy by nature, so taken below the kernel's ephemeral range: a port the kernel
     hands out itself would soon be reused for some client's outgoing connection
     (the tests' own HTTP requests, say) before the daemon under test binds it.
+    Ports are handed out in turn from a random start, not drawn at random each
+    time: two daemons given ports a moment apart, neither bound yet, must not get
+    the same one (a draw from 20,000 did, once in a CI run).
     """
     low = _ephemeral_low()
+    first = max(1024, low - 20000)
     while True:
-        port = random.randrange(max(1024, low - 20000), low)
+        port = first + next(_port_turns) % (low - first)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
+
+
+_port_turns = itertools.count(random.randrange(20000))
 
 
 @functools.cache
