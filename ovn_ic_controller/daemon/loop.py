@@ -190,6 +190,10 @@ class Daemon:
                                   active=bool(self.status.active) and self.config.enable_ic,
                                   probe_interval=self.config.probe_interval_ms):
             self.mark_all_dirty()
+        if IC_SB_LOCKED in self.dbs:
+            # The global rows are read from the replica they are written through
+            # (sync/transit_switches.py): its changes are the IC SB's.
+            self.scheduler.note_changes(IC_SB, self.dbs[IC_SB_LOCKED].take_changes()[0])
         probes.apply(self.dbs, self.config.probe_interval_ms)
         self._sync()
         self.metrics.iteration_seconds.observe(time.monotonic() - started)

@@ -58,7 +58,6 @@ class GlobalWriter:
                                                   probe_interval=probe_interval,
                                                   lock=IC_SB_LOCK)
         writer.run()
-        writer.take_changes()  # its replica serves the transactions only
         held = writer.has_lock and writer.connected
         if held == self.held:
             return False

@@ -8,7 +8,11 @@ before 26.03 every AZ creates and deletes them; on 26.03's and later only the
 AZ whose controller holds the ``ovn_ic_sb`` lock (``ctx.global_writer``,
 db/ic_sb_lock.py), which also stamps ``type`` and ``nb_ic_uuid`` on them and
 keeps one binding per transit router.  A binding typed otherwise than
-``transit-switch`` (a transit router's) is never taken for a switch's.
+``transit-switch`` (a transit router's) is never taken for a switch's.  The
+bindings are read from the replica of the connection they are written through:
+the locked connection's has our own writes before its transaction is done,
+where the IC SB connection's may not have them yet, and a binding not seen
+would be created twice.
 
 Keys come from the IC SB's allocation rule: before 25.03, round-robin from a
 hint kept by the process (23.03); from 25.03 (its IC SB is the first with
@@ -112,7 +116,8 @@ class TransitSwitches(Concern):
         bindings: dict[str, list[Any]] = defaultdict(list)
         routers: list[Any] = []
         used: set[int] = set()  # every datapath's key, a transit router's too
-        for binding in ctx.rows(IC_SB, "Datapath_Binding"):
+        writer = ctx.global_writer
+        for binding in ctx.rows(writer or IC_SB, "Datapath_Binding"):
             used.add(binding.tunnel_key)
             kind = binding_type(binding)
             if kind in ("", TS_DATAPATH):
@@ -121,7 +126,6 @@ class TransitSwitches(Concern):
                 routers.append(binding)
         chosen, extras = self._settle_duplicates(names, bindings)
         toggled = self._sync_logical_switches(ctx, plan, names, chosen, rules)
-        writer = ctx.global_writer
         if writer is None:
             return plan
         self._sync_bindings(plan, writer, switches, bindings, chosen, extras, used, rules,

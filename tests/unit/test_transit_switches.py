@@ -184,16 +184,31 @@ IC_NB_26_03 = schema(Transit_Router="name")
 
 
 def newer_ctx(switches=(), bindings=(), logical_switches=(), *, ic_sb=IC_SB_26_03,
-              routers=(), options=None, encaps=(), writer="ic_sb_locked"):
+              routers=(), options=None, encaps=(), writer="ic_sb_locked", locked=None):
+    """``locked``: the bindings the locked connection's replica holds (default: the same
+    as the IC SB connection's, as once both have the server's last update)."""
     ctx = context({"az-name": "az1"}, az_name="az1", az=AZ,
                   nb={"Logical_Switch": list(logical_switches)},
                   ic_nb={"Transit_Switch": list(switches), "Transit_Router": list(routers),
                          "IC_NB_Global": [row(options=options or {})]},
                   ic_sb={"Datapath_Binding": list(bindings),
-                         "Encap": [row(type=kind) for kind in encaps]})
+                         "Encap": [row(type=kind) for kind in encaps]},
+                  ic_sb_locked={"Datapath_Binding": list(
+                      bindings if locked is None else locked)})
     ctx.schemas = {"ic_sb": ic_sb, "ic_nb": IC_NB_26_03}
     ctx.global_writer = writer
     return ctx
+
+
+def test_a_binding_just_written_through_the_lock_is_not_written_again():
+    """The locked connection has our binding before its transaction is done; the IC SB
+    connection may not yet: the lock holder goes by the former, or it would create the
+    binding twice (a CI run saw it: ts2's binding created twice)."""
+    ts1 = row(name="ts1")
+    ours = row(transit_switch="ts1", tunnel_key=16711682, type=["transit-switch"],
+               nb_ic_uuid=[ts1.uuid])
+    switch = ls("ts1", "ts1", key=16711682, **{"ic-vxlan_mode": "false"})
+    assert not TransitSwitches().plan(newer_ctx([ts1], [], [switch], locked=[ours]))
 
 
 def test_26_03_bindings_are_typed_and_written_by_the_lock_holder():
