@@ -103,3 +103,31 @@ def test_each_vpc_learns_only_its_counterpart_and_a_section_reload_touches_only_
     assert "b-ts-az1" in after["Logical_Switch_Port"]
     for router in ("ovn-cluster", "vpc-a"):
         assert learned_prefixes(az1, router) == {prefixes(2)[router]}
+
+
+def test_leaving_removes_every_routers_rows_and_rejoining_restores_them(testbed):
+    """enable-ic=false with [router NAME] sections: what the automation made for each router
+    goes, every router forgets what it learned, the peer's routers forget this AZ; and
+    enable-ic=true brings all of it back."""
+    az1, az2 = testbed.azs
+    ours = vpc_az(testbed, az1, 1)
+    baseline = rows(az1)  # the routers and gateways, before any interconnection
+    ours.start(wait_ready=False)
+    vpc_az(testbed, az2, 2).start(wait_ready=False)
+    for router, prefix in prefixes(2).items():
+        wait_learned(az1, router, {prefix})
+    joined = rows(az1)
+    assert joined != baseline
+
+    reload(ours, enable_ic="false")
+    wait_until(lambda: rows(az1) == baseline, timeout=TIMEOUT,
+               message="az1 keeps only what it had before joining")
+    for router in prefixes(1):
+        assert learned_prefixes(az1, router) == set()
+        wait_learned(az2, router, set())
+
+    reload(ours, enable_ic="true")
+    for az, other in ((az1, 2), (az2, 1)):
+        for router, prefix in prefixes(other).items():
+            wait_learned(az, router, {prefix})
+    assert set(rows(az1)["Logical_Router_Port"]) == set(joined["Logical_Router_Port"])
