@@ -62,7 +62,8 @@ class DeclaredPorts:
         lsps = {lsp.name: lsp for lsp in self.switch.ports if INTERCONN_TSP in lsp.options}
         for port in self.ports:
             if not port.chassis:
-                binding = self.local.pop(port.name, None) or self.remote.pop(port.name, None)
+                binding = (self.local.pop(port.name, None) or self.remote.pop(port.name, None)
+                           or self.snap.written.get((self.ts.name, port.name)))
                 if self.writer is not None:
                     binding = self.publish(port, binding, self.writer)
                 local = True

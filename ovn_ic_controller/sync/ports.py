@@ -90,6 +90,13 @@ class Snapshot:
             self.bindings_by_ts[pb.transit_switch].append(pb)
         self.switches = mirror_switches(ctx)
         self.transit_lsps = {lsp.uuid for ls in self.switches.values() for lsp in ls.ports}
+        # The bindings this AZ writes through the locked connection (26.09's chassis-less
+        # ports), as that connection's replica has them: it has our writes before their
+        # transaction is done, the IC SB connection's may not yet, and a binding not seen
+        # would be published twice.
+        self.written = ({(pb.transit_switch, pb.logical_port): pb
+                         for pb in ctx.rows(IC_SB_LOCKED, "Port_Binding")}
+                        if ctx.global_writer == IC_SB_LOCKED else {})
 
     def is_remote_transit_port(self, lsp: Any) -> bool:
         return lsp.type == "remote" and lsp.uuid in self.transit_lsps

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid as uuidlib
 
 import pytest
-from fakes import Replica
+from fakes import Replica, row
 from structlog.testing import capture_logs
 
 from ovn_ic_controller.sync.ports import TransitSwitchPorts
@@ -433,6 +433,22 @@ def test_the_global_writer_binds_chassisless_transit_switch_ports(world, concern
     ctx.global_writer = "ic_sb_locked"
     [update] = [op for op in concern.plan(ctx).ops if op.db != "nb"]
     assert (update.db, update.column, update.value) == ("ic_sb_locked", "address", "")
+
+
+def test_a_chassisless_binding_just_written_through_the_lock_is_not_written_again(world,
+                                                                               concern):
+    """The locked connection has the binding before its transaction is done, the IC SB
+    connection may not yet: the holder goes by the former (as for transit switches)."""
+    world.transit_switch()
+    world.declared_port("p1", addresses=["00:00:00:00:00:01 10.0.0.1"])
+    written = row(availability_zone=world.az, transit_switch="ts1", logical_port="p1",
+                  tunnel_key=1, address="00:00:00:00:00:01 10.0.0.1", gateway="",
+                  external_ids={}, type="transit-switch-port", nb_ic_uuid=[])
+    ctx = world.ctx()
+    ctx.global_writer = "ic_sb_locked"
+    ctx.tables["ic_sb_locked"] = {"Port_Binding": {written.uuid: written}}
+    assert [(op.db, op.kind, op.table) for op in concern.plan(ctx).ops] == [
+        ("nb", "insert", "Logical_Switch_Port"), ("nb", "addvalue", "Logical_Switch")]
 
 
 # ------------------------------------------------------- spine-leaf (25.03)
