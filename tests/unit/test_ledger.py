@@ -69,6 +69,22 @@ def test_ledger_merges_sources_per_key_and_reports_the_keys_that_moved():
     assert ledger.take_dirty() == []
 
 
+def test_keys_left_by_a_full_pass_come_first_at_the_next():
+    problems, _ = recording_problems()
+    ledger = Ledger("test", problems)
+    for key in "abcd":
+        ledger.touch(key)
+    handed = []
+    for key in ledger.take_dirty_until(lambda: len(handed) == 2):
+        handed.append(key)
+    assert handed == ["a", "b"]
+    assert ledger.dirty
+    ledger.touch("e")
+    ledger.touch("c")  # touched again: still in its place
+    assert list(ledger.take_dirty_until(lambda: False)) == ["c", "d", "e"]
+    assert not ledger.dirty
+
+
 def test_ledger_reports_a_sources_problems_until_it_changes_them():
     problems, logged = recording_problems()
     ledger = Ledger("test", problems)

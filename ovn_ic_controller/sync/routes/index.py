@@ -360,11 +360,7 @@ class RouteIndex:
         that wins it (None: nothing wants it any more) and this AZ's IC SB rows under it.
         Once ``full()`` says the pass has enough changes, the rest wait for the next."""
         ledger, own = self._advertised, self._own
-        keys = ledger.take_dirty()
-        for done, key in enumerate(keys):
-            if full():
-                ledger.keep_dirty(keys[done:])
-                return
+        for key in ledger.take_dirty_until(full):
             yield key, winner(ledger.wanted(key).values()), own.get(key, _NONE)
 
     def dirty_learned(self, full: Callable[[], bool]) -> Iterator[
@@ -373,11 +369,7 @@ class RouteIndex:
         the remote routes it should be learned from and the router's learned routes.
         Once ``full()`` says the pass has enough changes, the rest wait for the next."""
         ledger, learned = self._wanted_learned, self._learned
-        keys = ledger.take_dirty()
-        for done, key in enumerate(keys):
-            if full():
-                ledger.keep_dirty(keys[done:])
-                return
+        for key in ledger.take_dirty_until(full):
             yield key, ledger.wanted(key).values(), learned.get(key, _NONE)
 
     @property

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterator
 from typing import Any, Generic, TypeVar
 
 from ..common import LogOnce
@@ -189,10 +189,15 @@ class Ledger(Generic[K, V]):
         dirty, self._dirty = self._dirty, {}
         return list(dirty)
 
-    def keep_dirty(self, keys: Collection[K]) -> None:
-        """Hand ``keys`` out again at the next ``take_dirty``, ahead of those touched since:
-        taken, but not compared with the database in this pass."""
-        self._dirty = dict.fromkeys(keys) | self._dirty
+    def take_dirty_until(self, full: Callable[[], bool]) -> Iterator[K]:
+        """``take_dirty``, one key at a time, until ``full()``: the keys not handed out come
+        first at the next take, ahead of those touched since (a pass planned in parts)."""
+        keys = self.take_dirty()
+        for done, key in enumerate(keys):
+            if full():
+                self._dirty = dict.fromkeys(keys[done:]) | self._dirty
+                return
+            yield key
 
     @property
     def dirty(self) -> bool:
