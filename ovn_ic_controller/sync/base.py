@@ -61,6 +61,13 @@ class Context:
         found = self.tables.get(db, {}).get(table)
         return found.get(uuid) if found is not None else None
 
+    def global_rows(self, table: str):
+        """The IC SB's rows of ``table`` as the replica of ``global_writer`` has them: the
+        global rows are read where they are written, since the locked connection's replica
+        has our writes before their transaction is done and the IC SB connection's may not
+        yet (a row not seen would be written twice)."""
+        return self.rows(self.global_writer or IC_SB, table)
+
 
 class Concern:
     """Base class: subclasses set ``name``, ``reads``, ``writes`` and implement plan()."""

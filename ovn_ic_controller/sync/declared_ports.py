@@ -63,7 +63,7 @@ class DeclaredPorts:
         for port in self.ports:
             if not port.chassis:
                 binding = (self.local.pop(port.name, None) or self.remote.pop(port.name, None)
-                           or self.snap.written.get((self.ts.name, port.name)))
+                           or self.snap.global_bindings.get((self.ts.name, port.name)))
                 if self.writer is not None:
                     binding = self.publish(port, binding, self.writer)
                 local = True

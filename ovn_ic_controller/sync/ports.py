@@ -28,6 +28,7 @@ declared in the IC NB (26.09, ``Transit_Switch_Port``) are declared_ports.py's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid as uuidlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -90,13 +91,14 @@ class Snapshot:
             self.bindings_by_ts[pb.transit_switch].append(pb)
         self.switches = mirror_switches(ctx)
         self.transit_lsps = {lsp.uuid for ls in self.switches.values() for lsp in ls.ports}
-        # The bindings this AZ writes through the locked connection (26.09's chassis-less
-        # ports), as that connection's replica has them: it has our writes before their
-        # transaction is done, the IC SB connection's may not yet, and a binding not seen
-        # would be published twice.
-        self.written = ({(pb.transit_switch, pb.logical_port): pb
-                         for pb in ctx.rows(IC_SB_LOCKED, "Port_Binding")}
-                        if ctx.global_writer == IC_SB_LOCKED else {})
+        self._ctx = ctx
+
+    @functools.cached_property
+    def global_bindings(self) -> dict[tuple[str, str], Any]:
+        """The bindings by (switch, port) where the global rows are written (26.09's
+        chassis-less ports): looked up only for a port the IC SB replica has no binding of."""
+        return {(pb.transit_switch, pb.logical_port): pb
+                for pb in self._ctx.global_rows("Port_Binding")}
 
     def is_remote_transit_port(self, lsp: Any) -> bool:
         return lsp.type == "remote" and lsp.uuid in self.transit_lsps

@@ -9,10 +9,7 @@ AZ whose controller holds the ``ovn_ic_sb`` lock (``ctx.global_writer``,
 db/ic_sb_lock.py), which also stamps ``type`` and ``nb_ic_uuid`` on them and
 keeps one binding per transit router.  A binding typed otherwise than
 ``transit-switch`` (a transit router's) is never taken for a switch's.  The
-bindings are read from the replica of the connection they are written through:
-the locked connection's has our own writes before its transaction is done,
-where the IC SB connection's may not have them yet, and a binding not seen
-would be created twice.
+bindings are read where they are written (``ctx.global_rows``).
 
 Keys come from the IC SB's allocation rule: before 25.03, round-robin from a
 hint kept by the process (23.03); from 25.03 (its IC SB is the first with
@@ -117,7 +114,7 @@ class TransitSwitches(Concern):
         routers: list[Any] = []
         used: set[int] = set()  # every datapath's key, a transit router's too
         writer = ctx.global_writer
-        for binding in ctx.rows(writer or IC_SB, "Datapath_Binding"):
+        for binding in ctx.global_rows("Datapath_Binding"):
             used.add(binding.tunnel_key)
             kind = binding_type(binding)
             if kind in ("", TS_DATAPATH):
